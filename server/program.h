@@ -33,6 +33,9 @@ struct CallContext {
   std::uint32_t export_id = 0;
   ExportOptions options;
   storage::Credentials cred;  // AUTH_SYS identity after squashing
+  // Set by execute() for the byte counters (READ / WRITE file data, bytes):
+  std::uint32_t data_bytes_read = 0;
+  std::uint32_t data_bytes_written = 0;
 };
 
 /// What decode() found.

@@ -1,0 +1,49 @@
+#include "server/listener.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+namespace nasd::server {
+
+namespace asio = boost::asio;
+
+Listener::Listener(asio::io_context& io, const std::string& address, std::uint16_t port,
+                   Pipeline& pipeline, ConnectionLimits limits)
+    : acceptor_(io), pipeline_(pipeline), limits_(limits) {
+  asio::ip::tcp::endpoint ep(asio::ip::make_address(address), port);
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true));
+  acceptor_.bind(ep);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+}
+
+void Listener::accept() {
+  acceptor_.async_accept([this](const boost::system::error_code& ec, asio::ip::tcp::socket s) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      auto conn = std::make_shared<Connection>(std::move(s), pipeline_, limits_);
+      {
+        std::lock_guard lock(mu_);
+        std::erase_if(connections_, [](const auto& w) { return w.expired(); });
+        connections_.push_back(conn);
+      }
+      conn->start();
+    } else {
+      spdlog::warn("accept failed: {}", ec.message());
+    }
+    accept();
+  });
+}
+
+void Listener::stop() {
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  std::lock_guard lock(mu_);
+  for (auto& w : connections_) {
+    if (auto c = w.lock()) c->close();
+  }
+  connections_.clear();
+}
+
+}  // namespace nasd::server

@@ -1,0 +1,42 @@
+// Listener: accepts TCP connections on one address/port and starts a
+// Connection for each.  Keeps weak references so shutdown can close them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "server/connection.h"
+#include "server/pipeline.h"
+
+namespace nasd::server {
+
+class Listener {
+ public:
+  /// Binds `address:port` (SO_REUSEADDR).  Throws boost::system::system_error
+  /// when the address cannot be bound (start-up error).
+  Listener(boost::asio::io_context& io, const std::string& address, std::uint16_t port,
+           Pipeline& pipeline, ConnectionLimits limits);
+
+  void start() { accept(); }
+  /// Stops accepting and closes every open connection.
+  void stop();
+  /// The bound port (useful with port 0).
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+ private:
+  void accept();
+
+  boost::asio::ip::tcp::acceptor acceptor_;
+  Pipeline& pipeline_;
+  const ConnectionLimits limits_;
+  std::mutex mu_;
+  std::vector<std::weak_ptr<Connection>> connections_;
+};
+
+}  // namespace nasd::server

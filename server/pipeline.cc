@@ -1,0 +1,198 @@
+#include "server/pipeline.h"
+
+#include <condition_variable>
+#include <mutex>
+
+#include "protocol/record_marking.h"
+
+namespace nasd::server {
+
+Pipeline::Pipeline(const PipelineConfig& config, std::vector<Program*> programs,
+                   ServerMetrics& metrics)
+    : metrics_(metrics),
+      packets_(config.max_in_flight),
+      request_pool_(config.request_pool_bytes),
+      reply_pool_(config.reply_pool_bytes) {
+  for (Program* p : programs) programs_.push_back({p, metrics_.add_program(*p)});
+  const std::size_t cap = config.max_in_flight;
+  const std::size_t n = config.threads_per_stage;
+  persist_ = std::make_unique<Stage>("persist", n, cap, [this](PacketPtr p) { persist(std::move(p)); });
+  validate_ = std::make_unique<Stage>("validate", n, cap, [this](PacketPtr p) { validate(std::move(p)); });
+  parse_ = std::make_unique<Stage>("parse", n, cap, [this](PacketPtr p) { parse(std::move(p)); });
+  for (const Stage* s : {parse_.get(), validate_.get(), persist_.get()}) {
+    metrics_.add_gauge("nasd_stage_queue_depth", "Packets waiting in a pipeline stage's queue",
+                       {{"stage", s->name()}}, [s] { return static_cast<double>(s->depth()); });
+  }
+  metrics_.add_gauge("nasd_packets_in_flight", "Packets taken from the packet pool", {},
+                     [this] { return static_cast<double>(packets_.in_use()); });
+  metrics_.add_gauge("nasd_packets_high_water", "Most packets in flight at once", {},
+                     [this] { return static_cast<double>(packets_.high_water()); });
+  for (auto [name, pool] : {std::pair{"request", &request_pool_}, std::pair{"reply", &reply_pool_}}) {
+    auto* p = pool;
+    std::map<std::string, std::string> l = {{"pool", name}};
+    metrics_.add_gauge("nasd_pool_in_use_bytes", "Bytes of pooled buffers handed out", l,
+                       [p] { return static_cast<double>(p->stats().in_use_bytes); });
+    metrics_.add_gauge("nasd_pool_in_use_buffers", "Pooled buffers handed out", l,
+                       [p] { return static_cast<double>(p->stats().in_use_buffers); });
+    metrics_.add_gauge("nasd_pool_high_water_bytes", "Most bytes handed out at once", l,
+                       [p] { return static_cast<double>(p->stats().high_water_bytes); });
+    metrics_.add_gauge("nasd_pool_allocations", "Buffers allocated fresh (not reused)", l,
+                       [p] { return static_cast<double>(p->stats().allocations); });
+    metrics_.add_gauge("nasd_pool_failures", "Takes refused because the budget was exhausted", l,
+                       [p] { return static_cast<double>(p->stats().failures); });
+    metrics_.add_gauge("nasd_pool_capacity_bytes", "Byte budget of the pool", l,
+                       [p] { return static_cast<double>(p->capacity_bytes()); });
+  }
+}
+
+Pipeline::~Pipeline() {
+  parse_.reset();
+  validate_.reset();
+  persist_.reset();
+}
+
+const Pipeline::ProgramEntry* Pipeline::find_program(std::uint32_t number) const {
+  for (const auto& e : programs_) {
+    if (e.program->number() == number) return &e;
+  }
+  return nullptr;
+}
+
+pool::PooledBuffer Pipeline::take_reply_buffer(std::size_t size) {
+  if (size > pool::BufferPool::kMaxBufferSize) return {};
+  for (;;) {
+    if (auto b = reply_pool_.try_take(size)) return b;
+    // Replies in flight come back once written; wait for one.
+    auto state = std::make_shared<std::pair<std::mutex, std::condition_variable>>();
+    auto released = std::make_shared<bool>(false);
+    reply_pool_.notify_on_release([state, released] {
+      std::lock_guard lock(state->first);
+      *released = true;
+      state->second.notify_one();
+    });
+    std::unique_lock lock(state->first);
+    state->second.wait(lock, [&] { return *released; });
+  }
+}
+
+template <class Encode>
+void Pipeline::answer_rpc_error(PacketPtr p, RpcError counted, Encode encode) {
+  metrics_.error(counted).Increment();
+  p->args.reset();
+  p->reply = take_reply_buffer(256);
+  p->out.emplace(p->reply.span().subspan(rpc::kRecordMarkBytes));
+  encode(*p->out);
+  p->program = nullptr;
+  finish(std::move(p));
+}
+
+void Pipeline::parse(PacketPtr p) {
+  xdr::XdrDecoder in(p->request.span().first(p->request_length));
+  auto& h = p->ctx.header;
+  switch (rpc::decode_call(in, h)) {
+    case rpc::HeaderResult::kOk:
+      break;
+    case rpc::HeaderResult::kNotCall:
+    case rpc::HeaderResult::kGarbage:
+      metrics_.error(RpcError::kGarbageRecord).Increment();
+      finish(std::move(p));  // no reply: nothing identifies the caller
+      return;
+    case rpc::HeaderResult::kRpcMismatch:
+      return answer_rpc_error(std::move(p), RpcError::kRpcMismatch,
+                              [xid = h.xid](auto& out) { rpc::encode_rpc_mismatch(out, xid); });
+    case rpc::HeaderResult::kBadCred:
+      return answer_rpc_error(std::move(p), RpcError::kAuthError, [xid = h.xid](auto& out) {
+        rpc::encode_auth_error(out, xid, rpc::AuthStat::kBadCred);
+      });
+    case rpc::HeaderResult::kTooWeak:
+      return answer_rpc_error(std::move(p), RpcError::kAuthError, [xid = h.xid](auto& out) {
+        rpc::encode_auth_error(out, xid, rpc::AuthStat::kTooWeak);
+      });
+  }
+  const ProgramEntry* entry = find_program(h.prog);
+  if (!entry) {
+    return answer_rpc_error(std::move(p), RpcError::kProgUnavail, [xid = h.xid](auto& out) {
+      rpc::encode_accepted(out, xid, rpc::AcceptStat::kProgUnavail);
+    });
+  }
+  Program& prog = *entry->program;
+  if (h.vers < prog.low_version() || h.vers > prog.high_version()) {
+    return answer_rpc_error(std::move(p), RpcError::kProgMismatch, [&, xid = h.xid](auto& out) {
+      rpc::encode_accepted(out, xid, rpc::AcceptStat::kProgMismatch, prog.low_version(),
+                           prog.high_version());
+    });
+  }
+  if (h.proc >= prog.procedure_count()) {
+    return answer_rpc_error(std::move(p), RpcError::kProcUnavail, [xid = h.xid](auto& out) {
+      rpc::encode_accepted(out, xid, rpc::AcceptStat::kProcUnavail);
+    });
+  }
+  switch (prog.decode(p->ctx, in, p->args)) {
+    case DecodeResult::kOk:
+      break;
+    case DecodeResult::kProcUnavail:
+      return answer_rpc_error(std::move(p), RpcError::kProcUnavail, [xid = h.xid](auto& out) {
+        rpc::encode_accepted(out, xid, rpc::AcceptStat::kProcUnavail);
+      });
+    case DecodeResult::kGarbageArgs:
+      return answer_rpc_error(std::move(p), RpcError::kGarbageArgs, [xid = h.xid](auto& out) {
+        rpc::encode_accepted(out, xid, rpc::AcceptStat::kGarbageArgs);
+      });
+  }
+  p->program = &prog;
+  p->reply = take_reply_buffer(kReplyHeaderBytes + prog.max_reply_size(p->ctx, p->args));
+  if (!p->reply) {
+    return answer_rpc_error(std::move(p), RpcError::kSystemErr, [xid = h.xid](auto& out) {
+      rpc::encode_accepted(out, xid, rpc::AcceptStat::kSystemErr);
+    });
+  }
+  p->out.emplace(p->reply.span().subspan(rpc::kRecordMarkBytes));
+  rpc::encode_accepted(*p->out, h.xid, rpc::AcceptStat::kSuccess);
+  validate_->push(std::move(p));
+}
+
+void Pipeline::validate(PacketPtr p) {
+  if (!p->program->validate(p->ctx, p->args, *p->out)) {
+    p->answered_early = true;
+    finish(std::move(p));
+    return;
+  }
+  persist_->push(std::move(p));
+}
+
+void Pipeline::persist(PacketPtr p) {
+  p->status = p->program->execute(p->ctx, p->args, *p->out);
+  finish(std::move(p));
+}
+
+void Pipeline::finish(PacketPtr p) {
+  if (p->program) {
+    const ProgramEntry* entry = find_program(p->program->number());
+    auto& pm = metrics_.procedure(entry->metrics_slot, p->ctx.header.proc);
+    pm.requests->Increment();
+    pm.duration->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - p->received).count());
+    metrics_.reply(entry->metrics_slot, p->status).Increment();
+    metrics_.read_bytes().Increment(p->ctx.data_bytes_read);
+    metrics_.write_bytes().Increment(p->ctx.data_bytes_written);
+  }
+  if (p->out && !p->out->ok()) {
+    // The reply did not fit the buffer taken for it: a sizing bug, never a
+    // client error.  Answer SYSTEM_ERR rather than a truncated reply.
+    metrics_.error(RpcError::kSystemErr).Increment();
+    p->out.emplace(p->reply.span().subspan(rpc::kRecordMarkBytes));
+    rpc::encode_accepted(*p->out, p->ctx.header.xid, rpc::AcceptStat::kSystemErr);
+  }
+  // Arguments may point into the request buffer: drop them first.
+  p->args.reset();
+  p->request.release();
+  if (p->out) {
+    const std::size_t len = p->out->position();
+    const std::uint32_t mark = rpc::make_fragment_header(static_cast<std::uint32_t>(len), true);
+    xdr::XdrEncoder(p->reply.span()).u32(mark);
+  }
+  auto sink = p->sink;
+  sink->send_reply(std::move(p));
+}
+
+}  // namespace nasd::server
