@@ -1,0 +1,106 @@
+#include "pool/buffer_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+namespace nasd::pool {
+namespace {
+
+TEST(BufferPool, TakesTheSmallestClassThatFits) {
+  BufferPool pool(64u << 20);
+  EXPECT_EQ(pool.try_take(1).capacity(), 1024u);
+  EXPECT_EQ(pool.try_take(1024).capacity(), 1024u);
+  EXPECT_EQ(pool.try_take(1025).capacity(), 4096u);
+  EXPECT_EQ(pool.try_take((1u << 20) + 1).capacity(), 4u << 20);
+}
+
+TEST(BufferPool, RefusesSizesAboveTheLargestClass) {
+  BufferPool pool(64u << 20);
+  EXPECT_FALSE(pool.try_take(BufferPool::kMaxBufferSize + 1));
+  EXPECT_EQ(pool.stats().failures, 1u);
+}
+
+TEST(BufferPool, BufferReturnsWhenHandleIsDestroyed) {
+  BufferPool pool(1u << 20);
+  {
+    auto b = pool.try_take(3000);
+    ASSERT_TRUE(b);
+    EXPECT_EQ(pool.stats().in_use_buffers, 1u);
+    EXPECT_EQ(pool.stats().in_use_bytes, 4096u);
+  }
+  EXPECT_EQ(pool.stats().in_use_buffers, 0u);
+  EXPECT_EQ(pool.stats().in_use_bytes, 0u);
+}
+
+TEST(BufferPool, MovedHandleReturnsOnce) {
+  BufferPool pool(1u << 20);
+  auto a = pool.try_take(100);
+  PooledBuffer b = std::move(a);
+  EXPECT_FALSE(a);
+  EXPECT_TRUE(b);
+  b.release();
+  b.release();
+  EXPECT_EQ(pool.stats().in_use_buffers, 0u);
+}
+
+TEST(BufferPool, RefusesTakesBeyondTheByteBudget) {
+  BufferPool pool(3 * 4096);
+  std::vector<PooledBuffer> held;
+  for (int i = 0; i < 3; ++i) held.push_back(pool.try_take(4096));
+  EXPECT_FALSE(pool.try_take(4096));
+  EXPECT_FALSE(pool.try_take(1));  // 1 KiB would exceed 12 KiB too
+  EXPECT_EQ(pool.stats().failures, 2u);
+  held.pop_back();
+  EXPECT_TRUE(pool.try_take(4096));
+}
+
+TEST(BufferPool, ReusesReturnedBuffersWithoutAllocating) {
+  BufferPool pool(1u << 20);
+  for (int i = 0; i < 100; ++i) pool.try_take(16000);
+  auto s = pool.stats();
+  EXPECT_EQ(s.takes, 100u);
+  EXPECT_EQ(s.allocations, 1u);
+  EXPECT_EQ(s.high_water_bytes, 16u << 10);
+}
+
+TEST(BufferPool, CacheNeverHoldsMoreThanTheBudget) {
+  BufferPool pool(1u << 20);
+  { auto big = pool.try_take(1u << 20); }  // cached: 1 MiB
+  auto small = pool.try_take(1024);        // must evict the cached 1 MiB to fit
+  ASSERT_TRUE(small);
+  auto s = pool.stats();
+  EXPECT_LE(s.in_use_bytes + s.cached_bytes, pool.capacity_bytes());
+}
+
+TEST(BufferPool, NotifiesWaiterWhenABufferComesBack) {
+  BufferPool pool(4096);
+  auto held = pool.try_take(4096);
+  bool woken = false;
+  pool.notify_on_release([&] { woken = true; });
+  EXPECT_FALSE(woken);
+  held.release();
+  EXPECT_TRUE(woken);
+}
+
+TEST(BufferPool, ConcurrentTakesAndReturnsBalance) {
+  BufferPool pool(8u << 20);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        auto b = pool.try_take(static_cast<std::size_t>(1 + (i * 7919) % 300000));
+        if (b) b.data()[0] = 1;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  auto s = pool.stats();
+  EXPECT_EQ(s.in_use_buffers, 0u);
+  EXPECT_EQ(s.in_use_bytes, 0u);
+  EXPECT_LE(s.high_water_bytes, pool.capacity_bytes());
+}
+
+}  // namespace
+}  // namespace nasd::pool
