@@ -59,7 +59,11 @@ const Pipeline::ProgramEntry* Pipeline::find_program(std::uint32_t number) const
 }
 
 pool::PooledBuffer Pipeline::take_reply_buffer(std::size_t size) {
-  if (size > pool::BufferPool::kMaxBufferSize) return {};
+  const std::size_t cls = pool::BufferPool::class_for(size);
+  if (cls == pool::BufferPool::kClassSizes.size() ||
+      pool::BufferPool::kClassSizes[cls] > reply_pool_.capacity_bytes()) {
+    return {};  // could never be satisfied: waiting would hang
+  }
   for (;;) {
     if (auto b = reply_pool_.try_take(size)) return b;
     // Replies in flight come back once written; wait for one.

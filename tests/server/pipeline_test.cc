@@ -1,0 +1,275 @@
+// The pipeline and connections over loopback, with a small echo program:
+// RPC-level errors, record marking, backpressure, and that every pooled
+// buffer and packet comes back on every path.
+#include "server/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include "protocol/record_marking.h"
+#include "server/listener.h"
+
+namespace nasd::server {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+constexpr std::uint32_t kEchoProgram = 400000;
+
+// Program 400000 v1: proc 0 NULL, proc 1 ECHO(opaque<4096>) -> opaque.
+class EchoProgram : public Program {
+ public:
+  std::uint32_t number() const override { return kEchoProgram; }
+  std::uint32_t low_version() const override { return 1; }
+  std::uint32_t high_version() const override { return 1; }
+  const char* name() const override { return "echo"; }
+  const char* procedure_name(std::uint32_t p) const override { return p == 0 ? "NULL" : "ECHO"; }
+  std::uint32_t procedure_count() const override { return 2; }
+  DecodeResult decode(const CallContext& ctx, xdr::XdrDecoder& in, ArgSlot& args) override {
+    if (ctx.header.proc == 0) return DecodeResult::kOk;
+    auto data = in.opaque(4096);
+    if (!in.ok()) return DecodeResult::kGarbageArgs;
+    args.emplace<std::span<const std::uint8_t>>(data);
+    return DecodeResult::kOk;
+  }
+  std::size_t max_reply_size(const CallContext&, ArgSlot&) override { return 4100; }
+  bool validate(CallContext&, ArgSlot&, xdr::XdrEncoder&) override { return true; }
+  storage::Status execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) override {
+    if (ctx.header.proc == 1) out.opaque(args.get<std::span<const std::uint8_t>>());
+    return storage::Status::kOk;
+  }
+};
+
+std::vector<std::uint8_t> call(std::uint32_t xid, std::uint32_t prog, std::uint32_t vers,
+                               std::uint32_t proc, std::span<const std::uint8_t> body = {}) {
+  std::vector<std::uint8_t> b(64 + body.size());
+  xdr::XdrEncoder e(b);
+  for (std::uint32_t v : {xid, 0u, 2u, prog, vers, proc, 0u, 0u, 0u, 0u}) e.u32(v);
+  e.fixed_opaque(body);
+  b.resize(e.position());
+  return b;
+}
+
+std::vector<std::uint8_t> frame(const std::vector<std::uint8_t>& rec) {
+  std::vector<std::uint8_t> out(4);
+  xdr::XdrEncoder(out).u32(rpc::make_fragment_header(static_cast<std::uint32_t>(rec.size()), true));
+  out.insert(out.end(), rec.begin(), rec.end());
+  return out;
+}
+
+struct Reply {
+  std::uint32_t xid = 0, reply_stat = 0, accept_stat = 0;
+  std::vector<std::uint8_t> rest;
+};
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void start(PipelineConfig pc = {}, ConnectionLimits limits = {}) {
+    pipeline_ = std::make_unique<Pipeline>(pc, std::vector<Program*>{&echo_}, metrics_);
+    listener_ = std::make_unique<Listener>(io_, "127.0.0.1", 0, *pipeline_, limits);
+    listener_->start();
+    io_thread_ = std::jthread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    if (listener_) listener_->stop();
+    io_.stop();
+    io_thread_ = {};
+    listener_.reset();
+    pipeline_.reset();
+  }
+  tcp::socket connect() {
+    tcp::socket s(client_io_);
+    s.connect({asio::ip::make_address("127.0.0.1"), listener_->port()});
+    return s;
+  }
+  Reply read_reply(tcp::socket& s) {
+    std::uint8_t hdr[4];
+    asio::read(s, asio::buffer(hdr));
+    std::uint32_t mark = (std::uint32_t{hdr[0]} << 24) | (hdr[1] << 16) | (hdr[2] << 8) | hdr[3];
+    EXPECT_TRUE(mark & rpc::kLastFragmentBit);
+    std::vector<std::uint8_t> body(mark & ~rpc::kLastFragmentBit);
+    asio::read(s, asio::buffer(body));
+    xdr::XdrDecoder d(body);
+    Reply r;
+    r.xid = d.u32();
+    EXPECT_EQ(d.u32(), 1u);  // REPLY
+    r.reply_stat = d.u32();
+    if (r.reply_stat == 0) {
+      d.u32();
+      d.opaque(400);
+      r.accept_stat = d.u32();
+    } else {
+      r.accept_stat = d.u32();  // reject_stat
+    }
+    auto rest = d.rest();
+    r.rest.assign(rest.begin(), rest.end());
+    return r;
+  }
+  // Waits until every packet and buffer is back (connections close asynchronously).
+  bool all_returned() {
+    for (int i = 0; i < 200; ++i) {
+      if (pipeline_->packets().in_use() == 0 && pipeline_->request_pool().stats().in_use_buffers == 0 &&
+          pipeline_->reply_pool().stats().in_use_buffers == 0)
+        return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+  double counter(const std::string& needle) {
+    std::string text = metrics_.render();
+    auto pos = text.find(needle);
+    if (pos == std::string::npos) return -1;
+    return std::stod(text.substr(text.find(' ', pos + needle.size()) + 1));
+  }
+
+  EchoProgram echo_;
+  ServerMetrics metrics_;
+  asio::io_context io_, client_io_;
+  std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<Listener> listener_;
+  std::jthread io_thread_;
+};
+
+TEST_F(PipelineTest, AnswersNullAndEcho) {
+  start();
+  auto s = connect();
+  asio::write(s, asio::buffer(frame(call(1, kEchoProgram, 1, 0))));
+  auto r = read_reply(s);
+  EXPECT_EQ(r.xid, 1u);
+  EXPECT_EQ(r.accept_stat, 0u);
+  const std::uint8_t payload[] = {0, 0, 0, 3, 'a', 'b', 'c', 0};
+  asio::write(s, asio::buffer(frame(call(2, kEchoProgram, 1, 1, payload))));
+  r = read_reply(s);
+  EXPECT_EQ(r.xid, 2u);
+  EXPECT_EQ(r.rest, std::vector<std::uint8_t>(std::begin(payload), std::end(payload)));
+}
+
+TEST_F(PipelineTest, AnswersRpcLevelErrors) {
+  start();
+  auto s = connect();
+  asio::write(s, asio::buffer(frame(call(1, 123456, 1, 0))));
+  EXPECT_EQ(read_reply(s).accept_stat, 1u);  // PROG_UNAVAIL
+  asio::write(s, asio::buffer(frame(call(2, kEchoProgram, 7, 0))));
+  auto r = read_reply(s);
+  EXPECT_EQ(r.accept_stat, 2u);  // PROG_MISMATCH
+  xdr::XdrDecoder d(r.rest);
+  EXPECT_EQ(d.u32(), 1u);
+  EXPECT_EQ(d.u32(), 1u);
+  asio::write(s, asio::buffer(frame(call(3, kEchoProgram, 1, 9))));
+  EXPECT_EQ(read_reply(s).accept_stat, 3u);  // PROC_UNAVAIL
+  const std::uint8_t bad[] = {0, 0, 0, 100, 1};
+  asio::write(s, asio::buffer(frame(call(4, kEchoProgram, 1, 1, bad))));
+  EXPECT_EQ(read_reply(s).accept_stat, 4u);  // GARBAGE_ARGS
+  EXPECT_EQ(counter("nasd_rpc_errors_total{reason=\"garbage_args\"}"), 1);
+  EXPECT_TRUE(all_returned());
+}
+
+TEST_F(PipelineTest, ReassemblesMultiFragmentRecords) {
+  start();
+  auto s = connect();
+  const std::uint8_t payload[] = {0, 0, 0, 4, 'w', 'x', 'y', 'z'};
+  auto rec = call(9, kEchoProgram, 1, 1, payload);
+  std::vector<std::uint8_t> wire;
+  std::size_t cuts[] = {0, 5, 5, 17, rec.size()};  // includes an empty fragment
+  for (std::size_t i = 0; i + 1 < std::size(cuts); ++i) {
+    std::uint32_t len = static_cast<std::uint32_t>(cuts[i + 1] - cuts[i]);
+    std::uint8_t h[4];
+    xdr::XdrEncoder(h).u32(rpc::make_fragment_header(len, i + 2 == std::size(cuts)));
+    wire.insert(wire.end(), h, h + 4);
+    wire.insert(wire.end(), rec.begin() + cuts[i], rec.begin() + cuts[i + 1]);
+  }
+  asio::write(s, asio::buffer(wire));
+  auto r = read_reply(s);
+  EXPECT_EQ(r.xid, 9u);
+  EXPECT_EQ(r.rest, std::vector<std::uint8_t>(std::begin(payload), std::end(payload)));
+}
+
+TEST_F(PipelineTest, ClosesConnectionOnOversizeRecordWithoutTakingItsMemory) {
+  ConnectionLimits limits;
+  limits.max_record_bytes = 8192;
+  start({}, limits);
+  auto s = connect();
+  std::uint8_t h[4];
+  xdr::XdrEncoder(h).u32(0x7fffffffu);  // 2 GiB fragment, last bit clear
+  asio::write(s, asio::buffer(h));
+  std::uint8_t byte;
+  boost::system::error_code ec;
+  asio::read(s, asio::buffer(&byte, 1), ec);
+  EXPECT_EQ(ec, asio::error::eof);
+  EXPECT_EQ(counter("nasd_rpc_errors_total{reason=\"record_too_large\"}"), 1);
+  EXPECT_LE(pipeline_->request_pool().stats().high_water_bytes, 0u);
+  EXPECT_TRUE(all_returned());
+}
+
+TEST_F(PipelineTest, DropsGarbageRecordsWithoutAReply) {
+  start();
+  auto s = connect();
+  asio::write(s, asio::buffer(frame({1, 2, 3})));
+  asio::write(s, asio::buffer(frame(call(5, kEchoProgram, 1, 0))));
+  EXPECT_EQ(read_reply(s).xid, 5u);  // the garbage got no reply, the next call did
+  EXPECT_EQ(counter("nasd_rpc_errors_total{reason=\"garbage_record\"}"), 1);
+}
+
+TEST_F(PipelineTest, PipelinedCallsBeyondThePerConnectionLimitAllComplete) {
+  ConnectionLimits limits;
+  limits.max_in_flight_per_connection = 2;
+  PipelineConfig pc;
+  pc.max_in_flight = 4;
+  start(pc, limits);
+  auto s = connect();
+  std::vector<std::uint8_t> wire;
+  for (std::uint32_t i = 0; i < 200; ++i) {
+    auto f = frame(call(i, kEchoProgram, 1, 0));
+    wire.insert(wire.end(), f.begin(), f.end());
+  }
+  asio::write(s, asio::buffer(wire));
+  std::set<std::uint32_t> seen;
+  for (int i = 0; i < 200; ++i) seen.insert(read_reply(s).xid);
+  EXPECT_EQ(seen.size(), 200u);
+  EXPECT_LE(pipeline_->packets().high_water(), 4u);
+}
+
+TEST_F(PipelineTest, ManyConnectionsDroppedMidRecordReturnEveryBuffer) {
+  start();
+  for (int round = 0; round < 5; ++round) {
+    std::vector<tcp::socket> sockets;
+    for (int i = 0; i < 100; ++i) {
+      sockets.push_back(connect());
+      auto f = frame(call(i, kEchoProgram, 1, 0));
+      asio::write(sockets.back(), asio::buffer(f.data(), f.size() - 3));  // half a record
+    }
+    sockets.clear();  // disconnect all
+  }
+  EXPECT_TRUE(all_returned());
+  auto s = connect();
+  asio::write(s, asio::buffer(frame(call(77, kEchoProgram, 1, 0))));
+  EXPECT_EQ(read_reply(s).xid, 77u);
+}
+
+TEST_F(PipelineTest, ReplyPoolExhaustionWaitsInsteadOfFailing) {
+  PipelineConfig pc;
+  pc.reply_pool_bytes = 32u << 10;  // two 16 KiB echo replies at a time
+  start(pc);
+  auto s = connect();
+  std::vector<std::uint8_t> wire;
+  for (std::uint32_t i = 0; i < 50; ++i) {
+    auto f = frame(call(i, kEchoProgram, 1, 0));
+    wire.insert(wire.end(), f.begin(), f.end());
+  }
+  asio::write(s, asio::buffer(wire));
+  for (int i = 0; i < 50; ++i) read_reply(s);
+  EXPECT_LE(pipeline_->reply_pool().stats().high_water_bytes, 32u << 10);
+  EXPECT_TRUE(all_returned());
+}
+
+}  // namespace
+}  // namespace nasd::server
