@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -67,7 +68,8 @@ struct ExportsError {
   std::string source;  // file name or "--export"
   unsigned line = 0;   // 1-based
   std::string reason;
-  /// "source:line: reason"
+  /// "source:line: reason" ("source: reason" when line is 0, i.e. the
+  /// error concerns the source as a whole, e.g. an unreadable file).
   std::string to_string() const;
 };
 
@@ -80,6 +82,8 @@ class ExportTable {
   const std::vector<Export>& exports() const { return exports_; }
   const Export* find_by_id(std::uint32_t id) const;
   /// Exact match of a normalised path (MOUNT MNT's dirpath, RFC 1813 appendix I).
+  /// `path` is normalised first ("/a//b/" finds "/a/b"); relative paths or
+  /// paths with ".." find nothing.
   const Export* find_by_path(std::string_view path) const;
   /// exports(5)-style text of the effective table (for --check-config).
   std::string to_string() const;
@@ -88,10 +92,23 @@ class ExportTable {
   std::vector<Export> exports_;
 };
 
-/// Parses exports(5) text.  `source` names it in errors.  Duplicate paths
-/// or export ids are errors.  Does not touch the filesystem.
+/// Parses exports(5) text.  `source` names it in errors.  Duplicate paths,
+/// export ids or pseudo paths are errors.  Host names are resolved with
+/// getaddrinfo(3); otherwise does not touch the filesystem or network.
 std::variant<ExportTable, ExportsError> parse_exports(std::string_view text,
                                                       std::string_view source);
+
+/// One piece of exports(5) text for the multi-source parse_exports():
+/// its name in errors and the line number of its first line.
+struct ExportsText {
+  std::string_view text;
+  std::string_view source;
+  unsigned first_line = 1;
+};
+
+/// Parses several texts (e.g. an exports file plus --export lines) into one
+/// table; duplicates are detected across all of them.  First error wins.
+std::variant<ExportTable, ExportsError> parse_exports(std::span<const ExportsText> texts);
 
 /// Applies the export's squash options to an AUTH_SYS identity (exports(5)
 /// "User ID Mapping"): root_squash maps uid 0 / gid 0 to anonuid/anongid,

@@ -1,0 +1,19 @@
+// The one mapping of storage::Status to the NFSv3 and MOUNT v3 wire
+// statuses (RFC 1813 §2.6 nfsstat3, appendix I §5.1 mountstat3).
+#pragma once
+
+#include "protocol/mount3.h"
+#include "protocol/nfs3.h"
+#include "storage/types.h"
+
+namespace nasd::server {
+
+/// storage::Status -> nfsstat3 (RFC 1813 §2.6); each Status maps to exactly
+/// one nfsstat3, anything unexpected to NFS3ERR_SERVERFAULT.
+nfs3::Nfsstat3 to_nfsstat3(storage::Status s);
+
+/// storage::Status -> mountstat3 (appendix I §5.1); statuses without a MOUNT
+/// equivalent become MNT3ERR_SERVERFAULT (kStale: MNT3ERR_NOENT).
+mount3::Mountstat3 to_mountstat3(storage::Status s);
+
+}  // namespace nasd::server

@@ -1,0 +1,88 @@
+// The nasd command line (CLI11), the export table it names, and --check-config.
+//
+//   nasd [--exports FILE] [--export 'PATH CLIENT(OPTS)']... [--bind ADDR]
+//        [--nfs-port N] [--mount-port N] [--metrics ADDR:PORT] [--state-dir DIR]
+//        [--log-level LEVEL] [--threads-per-stage N] [--max-record-size BYTES]
+//        [--max-io-size BYTES] [--max-in-flight N] [--check-config]
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/ip/address.hpp>
+#include <spdlog/common.h>
+
+#include "server/exports.h"
+
+namespace nasd::server {
+
+/// An address and TCP port to listen on, e.g. "0.0.0.0:9464" or "[::]:9464".
+struct ListenAddress {
+  boost::asio::ip::address address;
+  std::uint16_t port = 0;
+  /// "a.b.c.d:port" or "[v6]:port".
+  std::string to_string() const;
+};
+
+/// Parses "ADDR:PORT" (IPv6 in brackets, port 1..65535); nullopt when malformed.
+std::optional<ListenAddress> parse_listen_address(std::string_view text);
+
+/// Settings from the command line, with their defaults.
+struct Options {
+  static constexpr std::size_t kMinRecordSize = 8192;                // bytes
+  static constexpr std::size_t kMaxRecordSize = 64u << 20;           // bytes
+  static constexpr std::uint32_t kMinIoSize = 4096;                  // bytes
+  static constexpr std::uint32_t kMaxIoSize = 4u << 20;              // bytes
+  /// Room a record needs besides READ/WRITE data: RPC call header with the
+  /// largest AUTH_SYS credential and verifier (RFC 5531 §8.2, 2 x 408 bytes)
+  /// plus WRITE3args without data (RFC 1813 §3.3.7).
+  static constexpr std::size_t kRecordOverhead = 1024;               // bytes
+
+  std::optional<std::string> exports_file;  // --exports FILE
+  std::vector<std::string> export_lines;    // --export 'PATH CLIENT(OPTS)', in order
+  boost::asio::ip::address bind = boost::asio::ip::address_v4::any();  // --bind
+  std::uint16_t nfs_port = 2049;                  // --nfs-port
+  std::uint16_t mount_port = 20048;               // --mount-port
+  std::optional<ListenAddress> metrics;           // --metrics ADDR:PORT; off when unset
+  std::string state_dir = "/var/lib/nasd";        // --state-dir
+  spdlog::level::level_enum log_level = spdlog::level::info;  // --log-level
+  unsigned threads_per_stage = 2;                 // --threads-per-stage, 1..256
+  std::size_t max_record_size = (1u << 20) + (64u << 10);  // bytes, --max-record-size
+  std::uint32_t max_io_size = 1u << 20;           // bytes (rsize/wsize), --max-io-size
+  unsigned max_in_flight = 256;                   // --max-in-flight, 1..65536
+  bool check_config = false;                      // --check-config
+};
+
+/// What to do instead of running: print `message` (to stdout when
+/// exit_code is 0, e.g. --help; else to stderr) and exit with exit_code.
+struct ParseOutcome {
+  int exit_code = 0;
+  std::string message;
+};
+
+using OptionsResult = std::variant<Options, ParseOutcome>;
+
+/// Parses the command line.  --help gives ParseOutcome{0, help text}; a bad
+/// or unknown flag, out-of-range value, bad --bind / --metrics address or a
+/// --max-record-size too small for --max-io-size gives a non-zero exit code
+/// and CLI11's message.  Does not read the exports file.
+OptionsResult parse_options(int argc, const char* const* argv);
+
+/// Builds the export table from --exports FILE (source: the file name) and
+/// the --export lines (source "--export", line = index + 1), in that order.
+/// Errors: unreadable file (line 0, with strerror), a multi-line --export
+/// value, any parse error of parse_exports(), or no exports at all.
+std::variant<ExportTable, ExportsError> load_exports(const Options& options);
+
+/// --check-config: loads the exports and prints the effective table (exports(5)
+/// syntax) and settings (as '#' comment lines) to `out`; returns 0.  On an
+/// error prints "source:line: reason" to `err` and returns 1.  Warns on `err`
+/// (without failing) about export paths that are not existing directories.
+int check_config(const Options& options, std::ostream& out, std::ostream& err);
+
+}  // namespace nasd::server

@@ -1,0 +1,153 @@
+// LocalBackend: the Backend (storage/backend.h) over local directories.
+//
+// File handles (layout in storage/handle_codec.h) wrap the kernel's
+// persistent handle from name_to_handle_at() plus the export id, under a
+// SipHash-2-4 MAC keyed by a 16-byte secret kept in <state_dir>/handle.key
+// (created 0600 from getrandom() on first start, reused afterwards; random per
+// process when state_dir is empty).  Handles are therefore deterministic, stay
+// valid across restarts, and cannot be forged.  A handle is opened with
+// open_by_handle_at() relative to the export root fd (needs
+// CAP_DAC_READ_SEARCH, so it runs as root) and the object must lie on the
+// export root's filesystem (st_dev).
+//
+// Confinement: handles are only issued for objects reached from the export
+// root by single-component lookups with openat2(RESOLVE_BENEATH |
+// RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV) and
+// O_PATH|O_NOFOLLOW, so a symlink is returned as the link itself and never
+// followed; ".." at the export root yields the root.  Names with '/' or NUL
+// are refused (kAccess), "" is kNoEnt, more than NAME_MAX bytes kNameTooLong.
+//
+// Credentials: every permission-relevant call runs inside a
+// CredentialsGuard (storage/cred_guard.h), i.e. with the client's fsuid/fsgid/
+// groups and without the filesystem capabilities.  Handles are resolved as
+// root to O_PATH fds; the operation then runs under the guard, either as an
+// *at() call relative to that fd (mkdirat, unlinkat, renameat, fchownat with
+// AT_EMPTY_PATH, faccessat with AT_EACCESS, ...) or by reopening the object
+// through /proc/self/fd/N, which makes the kernel check the requested access
+// mode against the client's identity.  Like knfsd, the owner of a regular
+// file may READ/WRITE/truncate it even without the mode bits (a client that
+// created a 0444 file must still be able to write it); the reopen is then
+// done as root.
+//
+// I/O: READ/WRITE/COMMIT go through UringIo (one io_uring per calling
+// thread).  WRITE with kFileSync uses RWF_SYNC, kDataSync RWF_DSYNC.  No fds
+// are cached: each call opens what it needs (correctness first).
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+
+#include "storage/backend.h"
+#include "storage/handle_codec.h"
+#include "storage/unique_fd.h"
+#include "storage/uring_io.h"
+
+namespace nasd::storage {
+
+/// Backend over local directories (one per export), see file comment.
+class LocalBackend : public Backend {
+ public:
+  /// Loads or creates the handle key in `state_dir` (created if missing;
+  /// empty = random key per process).  Throws std::runtime_error when the key
+  /// cannot be read or written (start-up only).
+  explicit LocalBackend(std::string state_dir);
+  ~LocalBackend() override;
+
+  /// Registers directory `path` as export `export_id` (called at start-up).
+  /// kNoEnt/kNotDir/kAccess when the path cannot be opened as a directory,
+  /// kExist when the id is taken, kNotSupp when the filesystem has no
+  /// persistent handles that fit NFSv3.  Failures are also logged.
+  Status add_export(std::uint32_t export_id, const std::string& path);
+
+  Status root_handle(std::uint32_t export_id, FileHandle* out) override;
+  Status export_of(const FileHandle& fh, std::uint32_t* export_id) override;
+  Status getattr(const FileHandle& fh, Attr* out) override;
+  Status setattr(const Credentials& cred, const FileHandle& fh, const SetAttr& attrs,
+                 const std::optional<Time>& guard_ctime, WccData* wcc) override;
+  Status lookup(const Credentials& cred, const FileHandle& dir, std::string_view name,
+                FileHandle* out, Attr* obj_attr, std::optional<Attr>* dir_attr) override;
+  Status access(const Credentials& cred, const FileHandle& fh, std::uint32_t requested,
+                std::uint32_t* granted, std::optional<Attr>* attr) override;
+  Status readlink(const Credentials& cred, const FileHandle& fh, std::string* target,
+                  std::optional<Attr>* attr) override;
+  Status read(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
+              std::span<std::uint8_t> dst, std::uint32_t* count, bool* eof,
+              std::optional<Attr>* attr) override;
+  Status write(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
+               std::span<const std::uint8_t> data, StableHow stable, std::uint32_t* count,
+               StableHow* committed, WccData* wcc) override;
+  Status create(const Credentials& cred, const FileHandle& dir, std::string_view name,
+                CreateMode mode, const SetAttr& attrs, const Verifier& verf, FileHandle* out,
+                Attr* obj_attr, WccData* dir_wcc) override;
+  Status mkdir(const Credentials& cred, const FileHandle& dir, std::string_view name,
+               const SetAttr& attrs, FileHandle* out, Attr* obj_attr, WccData* dir_wcc) override;
+  Status symlink(const Credentials& cred, const FileHandle& dir, std::string_view name,
+                 std::string_view target, const SetAttr& attrs, FileHandle* out, Attr* obj_attr,
+                 WccData* dir_wcc) override;
+  Status mknod(const Credentials& cred, const FileHandle& dir, std::string_view name,
+               FileType type, const SetAttr& attrs, std::uint32_t rdev_major,
+               std::uint32_t rdev_minor, FileHandle* out, Attr* obj_attr,
+               WccData* dir_wcc) override;
+  Status remove(const Credentials& cred, const FileHandle& dir, std::string_view name,
+                WccData* dir_wcc) override;
+  Status rmdir(const Credentials& cred, const FileHandle& dir, std::string_view name,
+               WccData* dir_wcc) override;
+  Status rename(const Credentials& cred, const FileHandle& from_dir, std::string_view from_name,
+                const FileHandle& to_dir, std::string_view to_name, WccData* from_wcc,
+                WccData* to_wcc) override;
+  Status link(const Credentials& cred, const FileHandle& file, const FileHandle& dir,
+              std::string_view name, std::optional<Attr>* file_attr, WccData* dir_wcc) override;
+  Status readdir(const Credentials& cred, const FileHandle& dir, std::uint64_t cookie,
+                 const Verifier& cookieverf, bool plus,
+                 const std::function<bool(const DirEntry&)>& fits, std::vector<DirEntry>* entries,
+                 Verifier* verf_out, bool* eof, std::optional<Attr>* dir_attr) override;
+  Status fsstat(const FileHandle& fh, FsStat* out, std::optional<Attr>* attr) override;
+  Status commit(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
+                std::uint32_t count, WccData* wcc) override;
+
+  /// The cookieverf READDIR issues for a directory (dev, ino): a keyed hash,
+  /// never all zero.  Exposed for tests.
+  Verifier cookieverf_for(const struct stat& dir_st) const;
+
+ private:
+  struct ExportRoot {
+    std::uint32_t id = 0;
+    UniqueFd fd;  // O_PATH|O_DIRECTORY
+    dev_t dev = 0;
+    ino_t ino = 0;
+  };
+  /// An object opened from a handle: its O_PATH fd, stat and export.
+  struct Resolved {
+    const ExportRoot* exp = nullptr;
+    UniqueFd fd;
+    struct stat st {};
+    bool is_root() const { return st.st_dev == exp->dev && st.st_ino == exp->ino; }
+  };
+
+  Status resolve(const FileHandle& fh, Resolved* out);
+  Status resolve_dir(const FileHandle& fh, Resolved* out);
+  const ExportRoot* find_export(std::uint32_t id);
+  /// Handle for `name` relative to `dirfd` ("" = dirfd itself), not following symlinks.
+  Status make_handle(const ExportRoot& exp, int dirfd, const char* name, FileHandle* out) const;
+  /// Opens child `name` of `dir` as O_PATH under the guard already held by the caller.
+  Status open_child(const Resolved& dir, const std::string& name, Resolved* out);
+  /// Finishes a create-type call: looks up `name`, fills handle and attrs.
+  Status finish_new(const Credentials& cred, Resolved& dir, const std::string& name,
+                    FileHandle* out, Attr* obj_attr, Resolved* child);
+  /// Opens `obj` for I/O with `flags` as the client (owner override as root).
+  Status open_for_io(const Credentials& cred, const Resolved& obj, int flags, UniqueFd* out);
+  /// Applies sattr3 fields to `obj` as the client (mode, uid/gid, size, times).
+  Status apply_attrs(const Credentials& cred, Resolved& obj, const SetAttr& a, bool with_size);
+
+  std::unique_ptr<HandleCodec> codec_;
+  std::shared_mutex exports_mu_;
+  std::map<std::uint32_t, std::unique_ptr<ExportRoot>> exports_;
+  UringIo io_;
+};
+
+}  // namespace nasd::storage
