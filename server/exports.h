@@ -113,7 +113,9 @@ std::variant<ExportTable, ExportsError> parse_exports(std::span<const ExportsTex
 /// Applies the export's squash options to an AUTH_SYS identity (exports(5)
 /// "User ID Mapping"): root_squash maps uid 0 / gid 0 to anonuid/anongid,
 /// all_squash maps everyone; supplementary groups are kept except squashed ones
-/// (gid 0 under root_squash, all under all_squash).
+/// (gid 0 under root_squash, all under all_squash).  At most
+/// Credentials::kMaxGroups groups are kept (the AUTH_SYS limit, RFC 5531
+/// appendix A); extra ones are dropped.
 storage::Credentials squash(const ExportOptions& opts, std::uint32_t uid, std::uint32_t gid,
                             std::span<const std::uint32_t> groups);
 

@@ -97,7 +97,7 @@ OptionsResult parse_options(int argc, const char* const* argv) {
       ->take_all();
   app.add_option("--bind", bind, "address to listen on")
       ->type_name("ADDR")
-      ->check(CLI::Validator(check_bind, "ADDR", "IP address"))
+      ->check(CLI::Validator(check_bind, "", "bind"))
       ->capture_default_str();
   app.add_option("--nfs-port", nfs_port, "NFS TCP port")
       ->check(CLI::Range(1u, 65535u))
@@ -107,29 +107,29 @@ OptionsResult parse_options(int argc, const char* const* argv) {
       ->capture_default_str();
   app.add_option("--metrics", metrics, "Prometheus endpoint, e.g. 0.0.0.0:9464 (default: off)")
       ->type_name("ADDR:PORT")
-      ->check(CLI::Validator(check_metrics, "ADDR:PORT", "listen address"));
+      ->check(CLI::Validator(check_metrics, "", "metrics"));
   app.add_option("--state-dir", o.state_dir, "directory for persistent state")
       ->type_name("DIR")
       ->check([](const std::string& s) {
         return s.empty() ? std::string("--state-dir must not be empty") : std::string();
       })
       ->capture_default_str();
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off")
+  app.add_option("--log-level", log_level, "logging threshold")
       ->check(CLI::IsMember(std::vector<std::string>(std::begin(kLogLevels), std::end(kLogLevels))))
       ->capture_default_str();
   app.add_option("--threads-per-stage", o.threads_per_stage, "worker threads per pipeline stage")
       ->check(CLI::Range(1u, 256u))
       ->capture_default_str();
   app.add_option("--max-record-size", max_record,
-                 "largest RPC record accepted, bytes (suffixes k, m: 1024-based)")
+                 "largest RPC record accepted, bytes (k/m suffixes are 1024-based)")
       ->type_name("BYTES")
-      ->transform(CLI::AsSizeValue(false))
+      ->transform(CLI::AsSizeValue(false).description(""))
       ->check(CLI::Range(std::uint64_t{Options::kMinRecordSize},
                          std::uint64_t{Options::kMaxRecordSize}))
       ->capture_default_str();
   app.add_option("--max-io-size", max_io, "rsize/wsize advertised, bytes")
       ->type_name("BYTES")
-      ->transform(CLI::AsSizeValue(false))
+      ->transform(CLI::AsSizeValue(false).description(""))
       ->check(CLI::Range(std::uint64_t{Options::kMinIoSize}, std::uint64_t{Options::kMaxIoSize}))
       ->capture_default_str();
   app.add_option("--max-in-flight", o.max_in_flight, "calls in the pipeline at once")

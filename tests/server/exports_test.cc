@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 
 namespace nasd::server {
@@ -389,6 +390,35 @@ TEST(ExportTableToString, SpellsOutAllOptionsAndRoundTrips) {
     for (std::size_t k = 0; k < a.clients.size(); ++k) {
       EXPECT_EQ(a.clients[k].options, b.clients[k].options);
       EXPECT_EQ(a.clients[k].kind, b.clients[k].kind);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace nasd::server
+
+namespace nasd::server {
+namespace {
+
+// Arbitrary text from the grammar's alphabet never crashes the parser, and an
+// error always points at a line that exists.
+TEST(ExportsParse, GarbageInputGivesTableOrErrorOnExistingLine) {
+  constexpr std::string_view kAlphabet = "/ *()=,.:#\\\"\n\t\r0123456789[]@?-";
+  std::uint32_t state = 12345;
+  auto next = [&state] {
+    state = state * 1103515245u + 12345u;
+    return state >> 16;
+  };
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    const unsigned len = next() % 80;
+    for (unsigned i = 0; i < len; ++i) text.push_back(kAlphabet[next() % kAlphabet.size()]);
+    const unsigned lines = static_cast<unsigned>(std::count(text.begin(), text.end(), '\n')) + 1;
+    auto r = parse_exports(text, "fuzz");
+    if (auto* e = std::get_if<ExportsError>(&r)) {
+      EXPECT_GE(e->line, 1u) << text;
+      EXPECT_LE(e->line, lines) << text;
+      EXPECT_FALSE(e->reason.empty()) << text;
     }
   }
 }
