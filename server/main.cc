@@ -108,6 +108,7 @@ int serve(const server::Options& opt, server::ExportTable table) {
   for (unsigned i = 1; i < io_threads; ++i) threads.emplace_back([&] { io.run(); });
   io.run();
   threads.clear();
+  pipeline.stop();  // no worker may post to `io` once it is gone
   return 0;
 }
 

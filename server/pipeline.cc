@@ -45,7 +45,7 @@ Pipeline::Pipeline(const PipelineConfig& config, std::vector<Program*> programs,
   }
 }
 
-Pipeline::~Pipeline() {
+void Pipeline::stop() {
   parse_.reset();
   validate_.reset();
   persist_.reset();

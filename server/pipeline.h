@@ -42,7 +42,12 @@ class Pipeline {
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
   /// Stops the stages (in order) and joins their threads.
-  ~Pipeline();
+  ~Pipeline() { stop(); }
+
+  /// Stops the stage workers; packets still queued are dropped (returned to
+  /// their pool).  Call before destroying the io_context the connections
+  /// run on, so no worker posts to it afterwards.  Idempotent.
+  void stop();
 
   /// Hands a received record to the parse stage.  `p->request`,
   /// `request_length`, `sink`, `ctx.peer`/`peer_port` and `received` must be set.

@@ -75,15 +75,17 @@ class PipelineTest : public ::testing::Test {
  protected:
   void start(PipelineConfig pc = {}, ConnectionLimits limits = {}) {
     pipeline_ = std::make_unique<Pipeline>(pc, std::vector<Program*>{&echo_}, metrics_);
-    listener_ = std::make_unique<Listener>(io_, "127.0.0.1", 0, *pipeline_, limits);
+    listener_ = std::make_unique<Listener>(*io_, "127.0.0.1", 0, *pipeline_, limits);
     listener_->start();
-    io_thread_ = std::jthread([this] { io_.run(); });
+    io_thread_ = std::jthread([this] { io_->run(); });
   }
   void TearDown() override {
     if (listener_) listener_->stop();
-    io_.stop();
+    io_->stop();
     io_thread_ = {};
+    if (pipeline_) pipeline_->stop();
     listener_.reset();
+    io_.reset();  // drops pending handlers (and connections) while the pools live
     pipeline_.reset();
   }
   tcp::socket connect() {
@@ -133,7 +135,8 @@ class PipelineTest : public ::testing::Test {
 
   EchoProgram echo_;
   ServerMetrics metrics_;
-  asio::io_context io_, client_io_;
+  asio::io_context client_io_;
+  std::unique_ptr<asio::io_context> io_ = std::make_unique<asio::io_context>();
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<Listener> listener_;
   std::jthread io_thread_;
