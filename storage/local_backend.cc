@@ -166,7 +166,8 @@ LocalBackend::~LocalBackend() = default;
 Status LocalBackend::add_export(std::uint32_t export_id, const std::string& path) {
   auto exp = std::make_unique<ExportRoot>();
   exp->id = export_id;
-  exp->fd.reset(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  // A real (not O_PATH) fd: open_by_handle_at refuses O_PATH mount fds.
+  exp->fd.reset(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!exp->fd.valid()) {
     Status s = errno_status();
     spdlog::error("storage: export {} path {}: {}", export_id, path, std::strerror(errno));

@@ -117,7 +117,7 @@ class LocalBackend : public Backend {
  private:
   struct ExportRoot {
     std::uint32_t id = 0;
-    UniqueFd fd;  // O_PATH|O_DIRECTORY
+    UniqueFd fd;  // O_RDONLY|O_DIRECTORY (mount_fd for open_by_handle_at)
     dev_t dev = 0;
     ino_t ino = 0;
   };
