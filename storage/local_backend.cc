@@ -267,16 +267,18 @@ Status LocalBackend::finish_new(const Credentials& cred, Resolved& dir, const st
 
 Status LocalBackend::open_for_io(const Credentials& cred, const Resolved& obj, int flags,
                                  UniqueFd* out) {
+  // No O_NOFOLLOW: the magic link must be followed to reach the object.
+  // Callers only pass regular files and directories here.
   const std::string path = proc_path(obj.fd.get());
   {
     CredentialsGuard g(cred);
     if (!g.ok()) return Status::kServerFault;
-    out->reset(::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW));
+    out->reset(::open(path.c_str(), flags | O_CLOEXEC));
   }
   if (out->valid()) return Status::kOk;
   if (errno == EACCES && cred.uid == obj.st.st_uid) {
     // Owner override (as knfsd): the owner may always read/write its file.
-    out->reset(::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW));
+    out->reset(::open(path.c_str(), flags | O_CLOEXEC));
     if (out->valid()) return Status::kOk;
   }
   return errno_status();
@@ -824,7 +826,7 @@ Status LocalBackend::commit(const Credentials& /*cred*/, const FileHandle& fh,
   if (!S_ISREG(r.st.st_mode) && !S_ISDIR(r.st.st_mode)) return Status::kInval;
   // COMMIT changes no data, so it runs as root: fsync needs a real fd, and
   // opening read-only as the client could fail for a write-only file.
-  UniqueFd io(::open(proc_path(r.fd.get()).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  UniqueFd io(::open(proc_path(r.fd.get()).c_str(), O_RDONLY | O_CLOEXEC));
   if (!io.valid()) return errno_status();
   int rc = io_.fsync(io.get(), /*datasync=*/false);
   wcc->after = post_attr(io.get());
