@@ -6,7 +6,7 @@
 #include <linux/openat2.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
@@ -276,7 +276,7 @@ Status LocalBackend::open_for_io(const Credentials& cred, const Resolved& obj, i
     out->reset(::open(path.c_str(), flags | O_CLOEXEC));
   }
   if (out->valid()) return Status::kOk;
-  if (errno == EACCES && cred.uid == obj.st.st_uid) {
+  if (errno == EACCES && S_ISREG(obj.st.st_mode) && cred.uid == obj.st.st_uid) {
     // Owner override (as knfsd): the owner may always read/write its file.
     out->reset(::open(path.c_str(), flags | O_CLOEXEC));
     if (out->valid()) return Status::kOk;
@@ -805,8 +805,8 @@ Status LocalBackend::fsstat(const FileHandle& fh, FsStat* out, std::optional<Att
   Resolved r;
   if (Status s = resolve(fh, &r); s != Status::kOk) return s;
   if (attr) *attr = to_attr(r.st);
-  struct statfs sf {};
-  if (::fstatfs(r.fd.get(), &sf) != 0) return errno_status();
+  struct statvfs sf {};
+  if (::fstatvfs(r.fd.get(), &sf) != 0) return errno_status();
   const std::uint64_t bs = sf.f_frsize ? static_cast<std::uint64_t>(sf.f_frsize)
                                        : static_cast<std::uint64_t>(sf.f_bsize);
   out->total_bytes = sf.f_blocks * bs;
@@ -814,7 +814,7 @@ Status LocalBackend::fsstat(const FileHandle& fh, FsStat* out, std::optional<Att
   out->avail_bytes = sf.f_bavail * bs;
   out->total_files = sf.f_files;
   out->free_files = sf.f_ffree;
-  out->avail_files = sf.f_ffree;
+  out->avail_files = sf.f_favail;
   return Status::kOk;
 }
 

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util.h"  // Status printer (one definition for every test file)
+
 #include <cerrno>
 #include <cstring>
 #include <vector>
