@@ -33,6 +33,10 @@ constexpr std::uint32_t kAccessExtend = 0x08;
 constexpr std::uint32_t kAccessDelete = 0x10;
 constexpr std::uint32_t kAccessExecute = 0x20;
 
+// The client's identity could not be taken (e.g. uid 0xffffffff, which the
+// kernel treats as "no change"): refuse the operation.
+constexpr Status kNoIdentity = Status::kPerm;
+
 Status errno_status() { return status_from_errno(errno); }
 
 /// Kernel handle buffer for name_to_handle_at/open_by_handle_at.
@@ -257,7 +261,7 @@ Status LocalBackend::finish_new(const Credentials& cred, Resolved& dir, const st
                                 FileHandle* out, Attr* obj_attr, Resolved* child) {
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     if (Status s = open_child(dir, name, child); s != Status::kOk) return s;
   }
   if (Status s = make_handle(*dir.exp, child->fd.get(), "", out); s != Status::kOk) return s;
@@ -272,7 +276,7 @@ Status LocalBackend::open_for_io(const Credentials& cred, const Resolved& obj, i
   const std::string path = proc_path(obj.fd.get());
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     out->reset(::open(path.c_str(), flags | O_CLOEXEC));
   }
   if (out->valid()) return Status::kOk;
@@ -290,7 +294,7 @@ Status LocalBackend::apply_attrs(const Credentials& cred, Resolved& obj, const S
   const bool is_link = S_ISLNK(obj.st.st_mode);
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     // Owner/group first: chown clears set-id bits that a following chmod may set.
     if (a.uid || a.gid) {
       uid_t u = a.uid ? *a.uid : static_cast<uid_t>(-1);
@@ -323,7 +327,7 @@ Status LocalBackend::apply_attrs(const Credentials& cred, Resolved& obj, const S
     set(a.atime_how, a.atime, &ts[0]);
     set(a.mtime_how, a.mtime, &ts[1]);
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     if (::utimensat(fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) return errno_status();
   }
   if (!fd_stat(fd, &obj.st)) return errno_status();
@@ -399,7 +403,7 @@ Status LocalBackend::access(const Credentials& cred, const FileHandle& fh, std::
   if (attr) *attr = to_attr(r.st);
   const bool dir = S_ISDIR(r.st.st_mode);
   CredentialsGuard g(cred);
-  if (!g.ok()) return Status::kServerFault;
+  if (!g.ok()) return kNoIdentity;
   auto may = [&](int mode) {
     return ::faccessat(r.fd.get(), "", mode, AT_EACCESS | AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0;
   };
@@ -505,7 +509,7 @@ Status LocalBackend::create(const Credentials& cred, const FileHandle& dir, std:
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     // mknodat(S_IFREG) never follows a symlink and fails with EEXIST on any
     // existing name, unlike open(O_CREAT).
     if (::mknodat(d.fd.get(), n.c_str(), S_IFREG | perm, 0) == 0) {
@@ -560,7 +564,7 @@ Status LocalBackend::mkdir(const Credentials& cred, const FileHandle& dir, std::
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     if (::mkdirat(d.fd.get(), n.c_str(), attrs.mode.value_or(0755) & 07777) != 0) s = errno_status();
   }
   Resolved child;
@@ -594,7 +598,7 @@ Status LocalBackend::symlink(const Credentials& cred, const FileHandle& dir, std
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     if (::symlinkat(t.c_str(), d.fd.get(), n.c_str()) != 0) s = errno_status();
   }
   Resolved child;
@@ -633,7 +637,7 @@ Status LocalBackend::mknod(const Credentials& cred, const FileHandle& dir, std::
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     if (::mknodat(d.fd.get(), n.c_str(), fmt | perm, rdev) != 0) s = errno_status();
   }
   Resolved child;
@@ -659,7 +663,7 @@ Status LocalBackend::remove(const Credentials& cred, const FileHandle& dir, std:
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     if (::unlinkat(d.fd.get(), std::string(name).c_str(), 0) != 0) s = errno_status();
   }
   dir_wcc->after = post_attr(d.fd.get());
@@ -677,7 +681,7 @@ Status LocalBackend::rmdir(const Credentials& cred, const FileHandle& dir, std::
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     if (::unlinkat(d.fd.get(), std::string(name).c_str(), AT_REMOVEDIR) != 0)
       s = errno == EEXIST ? Status::kNotEmpty : errno_status();
   }
@@ -700,7 +704,7 @@ Status LocalBackend::rename(const Credentials& cred, const FileHandle& from_dir,
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     if (::renameat(f.fd.get(), std::string(from_name).c_str(), t.fd.get(),
                    std::string(to_name).c_str()) != 0)
       s = errno_status();
@@ -724,7 +728,7 @@ Status LocalBackend::link(const Credentials& cred, const FileHandle& file, const
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     // linkat(AT_EMPTY_PATH) would need CAP_DAC_READ_SEARCH; the /proc path
     // with AT_SYMLINK_FOLLOW links the fd's inode without it.
     if (::linkat(AT_FDCWD, proc_path(f.fd.get()).c_str(), d.fd.get(), std::string(name).c_str(),
@@ -762,7 +766,7 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
     if (Status s = make_handle(*d.exp, d.exp->fd.get(), "", &root_fh); s != Status::kOk) return s;
   }
   CredentialsGuard g(cred);  // per-entry fstatat/name_to_handle_at run as the client
-  if (!g.ok()) return Status::kServerFault;
+  if (!g.ok()) return kNoIdentity;
   std::vector<std::uint8_t> buf(16384);
   const std::size_t first = entries->size();
   for (;;) {

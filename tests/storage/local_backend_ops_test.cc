@@ -572,3 +572,65 @@ TEST_F(OpsTest, FsstatReportsFilesystemSizes) {
 
 }  // namespace
 }  // namespace nasd::storage
+
+namespace nasd::storage {
+namespace {
+
+using testing::make_cred;
+using testing::root_cred;
+
+TEST_F(OpsTest, SetattrServerTimeAndAccessDeleteOnDirectory) {
+  testing::write_file(exp_ / "f", "");
+  FileHandle fh = lookup(root_, "f");
+  SetAttr old;
+  old.atime_how = old.mtime_how = TimeHow::kClientTime;
+  old.atime = old.mtime = Time{1000, 0};
+  WccData w;
+  ASSERT_EQ(be_->setattr(root_cred(), fh, old, std::nullopt, &w), Status::kOk);
+  SetAttr now;
+  now.mtime_how = TimeHow::kServerTime;
+  ASSERT_EQ(be_->setattr(root_cred(), fh, now, std::nullopt, &w), Status::kOk);
+  EXPECT_GT(w.after->mtime.seconds, 1000000000u);
+  EXPECT_EQ(w.after->atime, (Time{1000, 0}));
+
+  std::uint32_t granted = 0;
+  std::optional<Attr> a;
+  ASSERT_EQ(be_->access(root_cred(), root_, 0x10 | 0x20, &granted, &a), Status::kOk);
+  EXPECT_EQ(granted, 0x10u);  // DELETE on a directory; EXECUTE is for files
+  ASSERT_EQ(be_->access(root_cred(), fh, 0x10 | 0x02, &granted, &a), Status::kOk);
+  EXPECT_EQ(granted, 0u);  // DELETE/LOOKUP do not apply to files
+}
+
+TEST_F(OpsTest, CommitOfFifoIsInvalAndStaleHandleIsStale) {
+  FileHandle fifo;
+  Attr a;
+  WccData w;
+  ASSERT_EQ(be_->mknod(root_cred(), root_, "p", FileType::kFifo, {}, 0, 0, &fifo, &a, &w), Status::kOk);
+  EXPECT_EQ(be_->commit(root_cred(), fifo, 0, 0, &w), Status::kInval);
+  ASSERT_EQ(::unlink((exp_ / "p").c_str()), 0);
+  EXPECT_EQ(be_->commit(root_cred(), fifo, 0, 0, &w), Status::kStale);
+}
+
+TEST_F(OpsTest, DirectoryHandleSurvivesRestartAndStillLooksUp) {
+  ASSERT_EQ(::mkdir((exp_ / "d").c_str(), 0755), 0);
+  testing::write_file(exp_ / "d/f", "x");
+  FileHandle d = lookup(root_, "d");
+  FileHandle f = lookup(d, "f");
+  be_ = std::make_unique<LocalBackend>(state_.path());
+  ASSERT_EQ(be_->add_export(1, exp_.path()), Status::kOk);
+  EXPECT_EQ(lookup(d, "f"), f);
+  EXPECT_EQ(lookup(d, ".."), root_);
+}
+
+TEST_F(OpsTest, UnrepresentableIdentityIsRefused) {
+  testing::write_file(exp_ / "f", "x");
+  FileHandle fh = lookup(root_, "f");
+  std::vector<std::uint8_t> buf(4);
+  std::uint32_t n;
+  bool eof;
+  std::optional<Attr> a;
+  EXPECT_EQ(be_->read(make_cred(0xffffffffu, 0xffffffffu), fh, 0, buf, &n, &eof, &a), Status::kPerm);
+}
+
+}  // namespace
+}  // namespace nasd::storage

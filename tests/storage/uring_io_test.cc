@@ -16,11 +16,16 @@
 namespace nasd::storage {
 namespace {
 
-TEST(UringIo, WriteThenReadBackAtOffset) {
+class UringIoBoth : public ::testing::TestWithParam<bool> {};
+
+TEST_P(UringIoBoth, WriteThenReadBackAtOffset) {
   testing::TempDir dir;
   UniqueFd fd(::open((dir / "f").c_str(), O_RDWR | O_CREAT, 0644));
   ASSERT_TRUE(fd.valid());
-  UringIo io;
+  UringIo io(GetParam());
+  if (!GetParam()) {
+    EXPECT_TRUE(io.using_fallback());
+  }
   std::string msg = "hello uring";
   std::span<const std::uint8_t> src(reinterpret_cast<const std::uint8_t*>(msg.data()), msg.size());
   EXPECT_EQ(io.write(fd.get(), 100, src, 0), static_cast<long>(msg.size()));
@@ -31,13 +36,23 @@ TEST(UringIo, WriteThenReadBackAtOffset) {
   ASSERT_EQ(n, static_cast<long>(msg.size()));  // short: end of file
   EXPECT_EQ(std::string(dst.begin(), dst.begin() + n), msg);
   EXPECT_EQ(::lseek(fd.get(), 0, SEEK_END), 100 + static_cast<off_t>(msg.size()));
+  EXPECT_EQ(io.write(fd.get(), 0, src, RWF_DSYNC), static_cast<long>(msg.size()));
 }
 
-TEST(UringIo, ReadOnBadFdReturnsNegativeErrno) {
-  UringIo io;
+TEST_P(UringIoBoth, ErrorsComeBackAsNegativeErrno) {
+  testing::TempDir dir;
+  UniqueFd ro(::open((dir / "f").c_str(), O_RDONLY | O_CREAT, 0644));
+  ASSERT_TRUE(ro.valid());
+  UringIo io(GetParam());
+  std::uint8_t b[1] = {1};
+  EXPECT_EQ(io.write(ro.get(), 0, b, 0), -EBADF);
   std::vector<std::uint8_t> dst(8);
   EXPECT_EQ(io.read(-1, 0, dst), -EBADF);
+  EXPECT_EQ(io.fsync(-1, false), -EBADF);
 }
+
+INSTANTIATE_TEST_SUITE_P(RingAndFallback, UringIoBoth, ::testing::Values(true, false),
+                         [](const auto& info) { return info.param ? "Ring" : "Fallback"; });
 
 TEST(UringIo, ThreadsUseTheirOwnRings) {
   testing::TempDir dir;
