@@ -7,7 +7,8 @@
 // (CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_CHOWN, CAP_MKNOD, ...) from the thread's
 // effective set, and raises them again when it returns to 0, so the kernel's
 // ordinary permission checks apply to the client's identity.  The process must
-// run as root (euid 0 with those capabilities permitted).
+// run as root (euid 0 with those capabilities permitted).  Guards do not nest:
+// the destructor always returns to root.
 #pragma once
 
 #include "storage/types.h"

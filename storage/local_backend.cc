@@ -6,7 +6,7 @@
 #include <linux/openat2.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
@@ -32,6 +32,10 @@ constexpr std::uint32_t kAccessModify = 0x04;
 constexpr std::uint32_t kAccessExtend = 0x08;
 constexpr std::uint32_t kAccessDelete = 0x10;
 constexpr std::uint32_t kAccessExecute = 0x20;
+
+// The client's identity could not be taken (e.g. uid 0xffffffff, which the
+// kernel treats as "no change"): refuse the operation.
+constexpr Status kNoIdentity = Status::kPerm;
 
 Status errno_status() { return status_from_errno(errno); }
 
@@ -166,7 +170,8 @@ LocalBackend::~LocalBackend() = default;
 Status LocalBackend::add_export(std::uint32_t export_id, const std::string& path) {
   auto exp = std::make_unique<ExportRoot>();
   exp->id = export_id;
-  exp->fd.reset(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  // A real (not O_PATH) fd: open_by_handle_at refuses O_PATH mount fds.
+  exp->fd.reset(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!exp->fd.valid()) {
     Status s = errno_status();
     spdlog::error("storage: export {} path {}: {}", export_id, path, std::strerror(errno));
@@ -256,7 +261,7 @@ Status LocalBackend::finish_new(const Credentials& cred, Resolved& dir, const st
                                 FileHandle* out, Attr* obj_attr, Resolved* child) {
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     if (Status s = open_child(dir, name, child); s != Status::kOk) return s;
   }
   if (Status s = make_handle(*dir.exp, child->fd.get(), "", out); s != Status::kOk) return s;
@@ -266,16 +271,18 @@ Status LocalBackend::finish_new(const Credentials& cred, Resolved& dir, const st
 
 Status LocalBackend::open_for_io(const Credentials& cred, const Resolved& obj, int flags,
                                  UniqueFd* out) {
+  // No O_NOFOLLOW: the magic link must be followed to reach the object.
+  // Callers only pass regular files and directories here.
   const std::string path = proc_path(obj.fd.get());
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
-    out->reset(::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW));
+    if (!g.ok()) return kNoIdentity;
+    out->reset(::open(path.c_str(), flags | O_CLOEXEC));
   }
   if (out->valid()) return Status::kOk;
-  if (errno == EACCES && cred.uid == obj.st.st_uid) {
+  if (errno == EACCES && S_ISREG(obj.st.st_mode) && cred.uid == obj.st.st_uid) {
     // Owner override (as knfsd): the owner may always read/write its file.
-    out->reset(::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW));
+    out->reset(::open(path.c_str(), flags | O_CLOEXEC));
     if (out->valid()) return Status::kOk;
   }
   return errno_status();
@@ -287,7 +294,7 @@ Status LocalBackend::apply_attrs(const Credentials& cred, Resolved& obj, const S
   const bool is_link = S_ISLNK(obj.st.st_mode);
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     // Owner/group first: chown clears set-id bits that a following chmod may set.
     if (a.uid || a.gid) {
       uid_t u = a.uid ? *a.uid : static_cast<uid_t>(-1);
@@ -320,7 +327,7 @@ Status LocalBackend::apply_attrs(const Credentials& cred, Resolved& obj, const S
     set(a.atime_how, a.atime, &ts[0]);
     set(a.mtime_how, a.mtime, &ts[1]);
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     if (::utimensat(fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) return errno_status();
   }
   if (!fd_stat(fd, &obj.st)) return errno_status();
@@ -396,7 +403,7 @@ Status LocalBackend::access(const Credentials& cred, const FileHandle& fh, std::
   if (attr) *attr = to_attr(r.st);
   const bool dir = S_ISDIR(r.st.st_mode);
   CredentialsGuard g(cred);
-  if (!g.ok()) return Status::kServerFault;
+  if (!g.ok()) return kNoIdentity;
   auto may = [&](int mode) {
     return ::faccessat(r.fd.get(), "", mode, AT_EACCESS | AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0;
   };
@@ -502,7 +509,7 @@ Status LocalBackend::create(const Credentials& cred, const FileHandle& dir, std:
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     // mknodat(S_IFREG) never follows a symlink and fails with EEXIST on any
     // existing name, unlike open(O_CREAT).
     if (::mknodat(d.fd.get(), n.c_str(), S_IFREG | perm, 0) == 0) {
@@ -557,7 +564,7 @@ Status LocalBackend::mkdir(const Credentials& cred, const FileHandle& dir, std::
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     if (::mkdirat(d.fd.get(), n.c_str(), attrs.mode.value_or(0755) & 07777) != 0) s = errno_status();
   }
   Resolved child;
@@ -591,7 +598,7 @@ Status LocalBackend::symlink(const Credentials& cred, const FileHandle& dir, std
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     if (::symlinkat(t.c_str(), d.fd.get(), n.c_str()) != 0) s = errno_status();
   }
   Resolved child;
@@ -630,7 +637,7 @@ Status LocalBackend::mknod(const Credentials& cred, const FileHandle& dir, std::
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     if (::mknodat(d.fd.get(), n.c_str(), fmt | perm, rdev) != 0) s = errno_status();
   }
   Resolved child;
@@ -656,7 +663,7 @@ Status LocalBackend::remove(const Credentials& cred, const FileHandle& dir, std:
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     if (::unlinkat(d.fd.get(), std::string(name).c_str(), 0) != 0) s = errno_status();
   }
   dir_wcc->after = post_attr(d.fd.get());
@@ -674,7 +681,7 @@ Status LocalBackend::rmdir(const Credentials& cred, const FileHandle& dir, std::
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     if (::unlinkat(d.fd.get(), std::string(name).c_str(), AT_REMOVEDIR) != 0)
       s = errno == EEXIST ? Status::kNotEmpty : errno_status();
   }
@@ -697,7 +704,7 @@ Status LocalBackend::rename(const Credentials& cred, const FileHandle& from_dir,
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     if (::renameat(f.fd.get(), std::string(from_name).c_str(), t.fd.get(),
                    std::string(to_name).c_str()) != 0)
       s = errno_status();
@@ -721,7 +728,7 @@ Status LocalBackend::link(const Credentials& cred, const FileHandle& file, const
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);
-    if (!g.ok()) return Status::kServerFault;
+    if (!g.ok()) return kNoIdentity;
     // linkat(AT_EMPTY_PATH) would need CAP_DAC_READ_SEARCH; the /proc path
     // with AT_SYMLINK_FOLLOW links the fd's inode without it.
     if (::linkat(AT_FDCWD, proc_path(f.fd.get()).c_str(), d.fd.get(), std::string(name).c_str(),
@@ -759,7 +766,7 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
     if (Status s = make_handle(*d.exp, d.exp->fd.get(), "", &root_fh); s != Status::kOk) return s;
   }
   CredentialsGuard g(cred);  // per-entry fstatat/name_to_handle_at run as the client
-  if (!g.ok()) return Status::kServerFault;
+  if (!g.ok()) return kNoIdentity;
   std::vector<std::uint8_t> buf(16384);
   const std::size_t first = entries->size();
   for (;;) {
@@ -802,8 +809,8 @@ Status LocalBackend::fsstat(const FileHandle& fh, FsStat* out, std::optional<Att
   Resolved r;
   if (Status s = resolve(fh, &r); s != Status::kOk) return s;
   if (attr) *attr = to_attr(r.st);
-  struct statfs sf {};
-  if (::fstatfs(r.fd.get(), &sf) != 0) return errno_status();
+  struct statvfs sf {};
+  if (::fstatvfs(r.fd.get(), &sf) != 0) return errno_status();
   const std::uint64_t bs = sf.f_frsize ? static_cast<std::uint64_t>(sf.f_frsize)
                                        : static_cast<std::uint64_t>(sf.f_bsize);
   out->total_bytes = sf.f_blocks * bs;
@@ -811,7 +818,7 @@ Status LocalBackend::fsstat(const FileHandle& fh, FsStat* out, std::optional<Att
   out->avail_bytes = sf.f_bavail * bs;
   out->total_files = sf.f_files;
   out->free_files = sf.f_ffree;
-  out->avail_files = sf.f_ffree;
+  out->avail_files = sf.f_favail;
   return Status::kOk;
 }
 
@@ -823,7 +830,7 @@ Status LocalBackend::commit(const Credentials& /*cred*/, const FileHandle& fh,
   if (!S_ISREG(r.st.st_mode) && !S_ISDIR(r.st.st_mode)) return Status::kInval;
   // COMMIT changes no data, so it runs as root: fsync needs a real fd, and
   // opening read-only as the client could fail for a write-only file.
-  UniqueFd io(::open(proc_path(r.fd.get()).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  UniqueFd io(::open(proc_path(r.fd.get()).c_str(), O_RDONLY | O_CLOEXEC));
   if (!io.valid()) return errno_status();
   int rc = io_.fsync(io.get(), /*datasync=*/false);
   wcc->after = post_attr(io.get());

@@ -29,6 +29,13 @@
 // created a 0444 file must still be able to write it); the reopen is then
 // done as root.
 //
+// READDIR reads the directory with getdents64; an entry's cookie is its
+// d_off (the filesystem's own stable position, e.g. ext4's name hash), so
+// paging survives concurrent changes; the cookieverf is a keyed hash of the
+// directory's (dev, ino).  The `fits` callback runs while the client's
+// identity is in effect (it only sizes entries).  COMMIT runs as root: it
+// changes no data.  Exports are only added, never removed, while serving.
+//
 // I/O: READ/WRITE/COMMIT go through UringIo (one io_uring per calling
 // thread).  WRITE with kFileSync uses RWF_SYNC, kDataSync RWF_DSYNC.  No fds
 // are cached: each call opens what it needs (correctness first).
@@ -117,7 +124,7 @@ class LocalBackend : public Backend {
  private:
   struct ExportRoot {
     std::uint32_t id = 0;
-    UniqueFd fd;  // O_PATH|O_DIRECTORY
+    UniqueFd fd;  // O_RDONLY|O_DIRECTORY (mount_fd for open_by_handle_at)
     dev_t dev = 0;
     ino_t ino = 0;
   };

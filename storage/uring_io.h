@@ -22,7 +22,8 @@ namespace nasd::storage {
 /// Positional reads/writes and syncs on an open fd, through per-thread rings.
 class UringIo {
  public:
-  UringIo() = default;
+  /// `use_uring` false forces the pread/pwritev2/fsync fallback (tests).
+  explicit UringIo(bool use_uring = true) : disabled_(!use_uring) {}
   ~UringIo();
   UringIo(const UringIo&) = delete;
   UringIo& operator=(const UringIo&) = delete;
@@ -52,7 +53,7 @@ class UringIo {
 
   std::mutex mu_;
   std::unordered_map<std::thread::id, std::unique_ptr<Ring>> rings_;
-  std::atomic<bool> disabled_{false};
+  std::atomic<bool> disabled_;
 };
 
 }  // namespace nasd::storage

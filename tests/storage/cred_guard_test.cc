@@ -1,0 +1,91 @@
+// CredentialsGuard: the thread's fs identity inside and after the guard.
+#include "storage/cred_guard.h"
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "test_util.h"
+
+namespace nasd::storage {
+namespace {
+
+using testing::TempDir;
+
+long fsuid_now() { return syscall(SYS_setfsuid, static_cast<uid_t>(-1)); }
+long fsgid_now() { return syscall(SYS_setfsgid, static_cast<gid_t>(-1)); }
+
+TEST(CredentialsGuard, SetsFsIdsAndRestoresRoot) {
+  Credentials c = testing::make_cred(1000, 1001);
+  {
+    CredentialsGuard g(c);
+    ASSERT_TRUE(g.ok());
+    EXPECT_EQ(fsuid_now(), 1000);
+    EXPECT_EQ(fsgid_now(), 1001);
+  }
+  EXPECT_EQ(fsuid_now(), 0);
+  EXPECT_EQ(fsgid_now(), 0);
+  EXPECT_EQ(::getgroups(0, nullptr), 0);
+}
+
+TEST(CredentialsGuard, UnprivilegedIdentityCannotReadOthersPrivateFile) {
+  TempDir dir;
+  ::chmod(dir.path().c_str(), 0755);
+  const std::string f = dir / "secret";
+  testing::write_file(f, "x", 0600);
+  ASSERT_EQ(::chown(f.c_str(), 1001, 1001), 0);
+  {
+    CredentialsGuard g(testing::make_cred(1000, 1000));
+    ASSERT_TRUE(g.ok());
+    int fd = ::open(f.c_str(), O_RDONLY);
+    EXPECT_EQ(fd, -1);
+    EXPECT_EQ(errno, EACCES);
+    if (fd >= 0) ::close(fd);
+  }
+  int fd = ::open(f.c_str(), O_RDONLY);  // root again
+  EXPECT_GE(fd, 0);
+  if (fd >= 0) ::close(fd);
+}
+
+TEST(CredentialsGuard, SupplementaryGroupGrantsAccess) {
+  TempDir dir;
+  ::chmod(dir.path().c_str(), 0755);
+  const std::string f = dir / "group-readable";
+  testing::write_file(f, "x", 0640);
+  ASSERT_EQ(::chown(f.c_str(), 1001, 2000), 0);
+  Credentials c = testing::make_cred(1000, 1000);
+  c.ngroups = 1;
+  c.groups[0] = 2000;
+  CredentialsGuard g(c);
+  ASSERT_TRUE(g.ok());
+  int fd = ::open(f.c_str(), O_RDONLY);
+  EXPECT_GE(fd, 0);
+  if (fd >= 0) ::close(fd);
+}
+
+TEST(CredentialsGuard, AffectsOnlyTheCallingThread) {
+  // The other thread starts before the guard (a new thread inherits the
+  // creator's credentials) and samples its fsuid while the guard is held.
+  std::promise<void> guarded;
+  std::promise<long> sampled;
+  std::thread t([&] {
+    guarded.get_future().wait();
+    sampled.set_value(fsuid_now());
+  });
+  {
+    CredentialsGuard g(testing::make_cred(1000, 1000));
+    ASSERT_TRUE(g.ok());
+    guarded.set_value();
+    EXPECT_EQ(sampled.get_future().get(), 0);
+    EXPECT_EQ(fsuid_now(), 1000);
+  }
+  t.join();
+}
+
+}  // namespace
+}  // namespace nasd::storage
