@@ -29,6 +29,7 @@ namespace nasd::server {
 struct ConnectionLimits {
   std::size_t max_record_bytes = (1u << 20) + (64u << 10);
   std::size_t max_in_flight_per_connection = 64;
+  std::size_t max_connections = 4096;  // per listener; beyond it new connections are closed at once
 };
 
 class Connection : public ReplySink, public std::enable_shared_from_this<Connection> {

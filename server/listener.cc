@@ -22,10 +22,23 @@ void Listener::accept() {
   acceptor_.async_accept([this](const boost::system::error_code& ec, asio::ip::tcp::socket s) {
     if (ec == asio::error::operation_aborted) return;
     if (!ec) {
+      std::lock_guard lock(mu_);
+      std::erase_if(connections_, [](const auto& w) { return w.expired(); });
+      if (connections_.size() >= limits_.max_connections) {
+        boost::system::error_code ignored;
+        s.close(ignored);
+        if (!refusing_) spdlog::warn("connection limit {} reached; refusing new connections",
+                                     limits_.max_connections);
+        refusing_ = true;
+        accept();
+        return;
+      }
+      refusing_ = false;
+    }
+    if (!ec) {
       auto conn = std::make_shared<Connection>(std::move(s), pipeline_, limits_);
       {
         std::lock_guard lock(mu_);
-        std::erase_if(connections_, [](const auto& w) { return w.expired(); });
         connections_.push_back(conn);
       }
       conn->start();

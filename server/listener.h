@@ -1,5 +1,7 @@
 // Listener: accepts TCP connections on one address/port and starts a
-// Connection for each.  Keeps weak references so shutdown can close them.
+// Connection for each, up to ConnectionLimits::max_connections open at once
+// (more are closed on accept, so many idle clients cannot grow the server
+// without bound).  Keeps weak references so shutdown can close them.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +39,7 @@ class Listener {
   const ConnectionLimits limits_;
   std::mutex mu_;
   std::vector<std::weak_ptr<Connection>> connections_;
+  bool refusing_ = false;  // logged the limit once; reset when back under it
 };
 
 }  // namespace nasd::server

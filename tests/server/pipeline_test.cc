@@ -274,5 +274,33 @@ TEST_F(PipelineTest, ReplyPoolExhaustionWaitsInsteadOfFailing) {
   EXPECT_TRUE(all_returned());
 }
 
+TEST_F(PipelineTest, ConnectionsBeyondTheLimitAreClosedAtOnce) {
+  ConnectionLimits limits;
+  limits.max_connections = 3;
+  start({}, limits);
+  std::vector<tcp::socket> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(connect());
+    asio::write(held.back(), asio::buffer(frame(call(i, kEchoProgram, 1, 0))));
+    EXPECT_EQ(read_reply(held.back()).xid, static_cast<std::uint32_t>(i));
+  }
+  auto extra = connect();
+  std::uint8_t byte;
+  boost::system::error_code ec;
+  asio::read(extra, asio::buffer(&byte, 1), ec);
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  held.pop_back();  // one slot frees up
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    auto s = connect();
+    boost::system::error_code wec;
+    asio::write(s, asio::buffer(frame(call(99, kEchoProgram, 1, 0))), wec);
+    std::uint8_t hdr[4];
+    asio::read(s, asio::buffer(hdr), wec);
+    if (!wec) return;  // served again
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ADD_FAILURE() << "no connection accepted after one closed";
+}
+
 }  // namespace
 }  // namespace nasd::server
