@@ -274,18 +274,21 @@ Status LocalBackend::open_for_io(const Credentials& cred, const Resolved& obj, i
   // No O_NOFOLLOW: the magic link must be followed to reach the object.
   // Callers only pass regular files and directories here.
   const std::string path = proc_path(obj.fd.get());
+  int err = 0;
   {
     CredentialsGuard g(cred);
     if (!g.ok()) return kNoIdentity;
     out->reset(::open(path.c_str(), flags | O_CLOEXEC));
+    if (!out->valid()) err = errno;  // before the guard's syscalls run
   }
   if (out->valid()) return Status::kOk;
-  if (errno == EACCES && S_ISREG(obj.st.st_mode) && cred.uid == obj.st.st_uid) {
+  if (err == EACCES && S_ISREG(obj.st.st_mode) && cred.uid == obj.st.st_uid) {
     // Owner override (as knfsd): the owner may always read/write its file.
     out->reset(::open(path.c_str(), flags | O_CLOEXEC));
     if (out->valid()) return Status::kOk;
+    err = errno;
   }
-  return errno_status();
+  return status_from_errno(err);
 }
 
 Status LocalBackend::apply_attrs(const Credentials& cred, Resolved& obj, const SetAttr& a,

@@ -568,6 +568,9 @@ TEST_F(OpsTest, FsstatReportsFilesystemSizes) {
   EXPECT_GT(fs.total_files, 0u);
   ASSERT_TRUE(a);
   EXPECT_EQ(a->type, FileType::kDir);
+  FileHandle forged = root_;
+  forged.data[forged.size - 1] ^= 1;
+  EXPECT_EQ(be_->fsstat(forged, &fs, &a), Status::kBadHandle);
 }
 
 }  // namespace
