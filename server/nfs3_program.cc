@@ -356,6 +356,9 @@ Status Nfs3Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& ou
       auto& a = args.get<nfs3::AccessArgs>();
       nfs3::AccessRes r;
       Status s = backend_.access(cred, a.object, a.access, &r.access, &r.obj_attributes);
+      if (ctx.options.read_only) {  // the export refuses changes whatever the mode bits say
+        r.access &= ~(nfs3::kAccessModify | nfs3::kAccessExtend | nfs3::kAccessDelete);
+      }
       r.status = to_nfsstat3(s);
       nfs3::encode(out, r);
       return s;
