@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -97,14 +98,42 @@ std::optional<std::string> http_get(std::uint16_t port, const std::string& path,
   return resp.substr(header_end + 4);
 }
 
+namespace {
+
+// Splits `name{k="v",...}` into the name and its labels (sorted by key, as a
+// map).  Label values here never hold quotes or commas.
+std::pair<std::string, std::map<std::string, std::string>> parse_series(const std::string& s) {
+  std::map<std::string, std::string> labels;
+  auto brace = s.find('{');
+  if (brace == std::string::npos) return {s, labels};
+  std::string body = s.substr(brace + 1, s.rfind('}') - brace - 1);
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    auto eq = body.find('=', pos);
+    if (eq == std::string::npos) break;
+    auto open = body.find('"', eq);
+    auto close = body.find('"', open + 1);
+    if (open == std::string::npos || close == std::string::npos) break;
+    labels[body.substr(pos, eq - pos)] = body.substr(open + 1, close - open - 1);
+    pos = close + 1;
+    if (pos < body.size() && body[pos] == ',') ++pos;
+  }
+  return {s.substr(0, brace), labels};
+}
+
+}  // namespace
+
 std::optional<double> metric_value(const std::string& text, const std::string& series) {
+  const auto wanted = parse_series(series);
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty() || line[0] == '#') continue;
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
-        line[series.size()] == ' ') {
-      return std::strtod(line.c_str() + series.size() + 1, nullptr);
+    // The value follows the last space (label values here hold no spaces).
+    auto space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    if (parse_series(line.substr(0, space)) == wanted) {
+      return std::strtod(line.c_str() + space + 1, nullptr);
     }
   }
   return std::nullopt;

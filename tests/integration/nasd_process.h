@@ -25,9 +25,10 @@ int connect_loopback(std::uint16_t port);
 std::optional<std::string> http_get(std::uint16_t port, const std::string& path,
                                     std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
-/// Value of the Prometheus sample whose line starts with `series` (name plus
-/// labels exactly as exposed, e.g. `nasd_read_bytes_total` or
-/// `nasd_rpc_errors_total{reason="record_too_large"}`); nullopt if absent.
+/// Value of the Prometheus sample `series`, given as a name with optional
+/// labels in any order, e.g. `nasd_read_bytes_total` or
+/// `nasd_rpc_requests_total{program="nfs3",procedure="READ"}`; the labels
+/// must match exactly.  nullopt if absent.
 std::optional<double> metric_value(const std::string& metrics_text, const std::string& series);
 
 /// One nasd process with four exports under a fresh temporary root:
