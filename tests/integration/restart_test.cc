@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <cstring>
+#include <thread>
 
 #include "tests/integration/integration_fixture.h"
 
@@ -97,6 +98,53 @@ TEST_F(RestartTest, SigtermStopsNasdCleanly) {
   ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
   EXPECT_EQ(0, WEXITSTATUS(status));
   EXPECT_LT(connect_loopback(nasd_->nfs_port()), 0) << "still listening after exit";
+}
+
+TEST_F(RestartTest, SigtermWithOpenConnectionsStopsNasdCleanly) {
+  Fh root = mount_root(nasd_->export_dir());
+  NfsClient idle(nasd_->nfs_port());
+  ASSERT_NFS(NFS3_OK, idle.getattr(root).status);  // a connection that was used
+  RawConnection half(nasd_->nfs_port());           // one holding a partial record
+  std::string partial;
+  put_u32(partial, 0x80000000u | 400u);
+  partial += rpc_call_header(1, NFS_PROGRAM, NFS_V3, 0);
+  ASSERT_TRUE(half.send_bytes(partial));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int status = nasd_->stop();
+  ASSERT_TRUE(WIFEXITED(status)) << "nasd did not exit normally: status " << status
+                                 << (WIFSIGNALED(status) ? " (signal " + std::to_string(WTERMSIG(status)) + ")" : "");
+  EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST_F(RestartTest, SigtermWhileRepliesWaitForASlowReaderStopsNasdCleanly) {
+  write_file(nasd_->export_dir() / "big", std::string(1 << 20, 'r'));
+  ::chmod((nasd_->export_dir() / "big").c_str(), 0644);
+  Fh root = mount_root(nasd_->export_dir());
+  Fh file;
+  {
+    NfsClient nfs(nasd_->nfs_port());
+    auto l = nfs.lookup(root, "big");
+    ASSERT_NFS(NFS3_OK, l.status);
+    file = l.fh;
+  }
+  // 16 READs of 1 MiB whose replies are never read: the server's writes stall
+  // with replies queued on the connection.
+  RawConnection reader(nasd_->nfs_port());
+  for (std::uint32_t i = 0; i < 16; ++i) {
+    std::string call = rpc_call_header(500 + i, NFS_PROGRAM, NFS_V3, 6 /*READ*/);
+    put_u32(call, static_cast<std::uint32_t>(file.bytes.size()));
+    call += file.bytes;
+    call.append((4 - file.bytes.size() % 4) % 4, '\0');
+    put_u32(call, 0);  // offset (u64)
+    put_u32(call, 0);
+    put_u32(call, 1u << 20);  // count
+    ASSERT_TRUE(reader.send_record(call));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  int status = nasd_->stop();
+  ASSERT_TRUE(WIFEXITED(status)) << "nasd did not exit normally: status " << status
+                                 << (WIFSIGNALED(status) ? " (signal " + std::to_string(WTERMSIG(status)) + ")" : "");
+  EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 }  // namespace
