@@ -60,7 +60,20 @@ TEST_F(MetricsTest, RequestAndByteCountersMoveWithTraffic) {
             3);
 }
 
+/// Polls nasd_connections until it equals `want` (≤ 5 s); returns the last value.
+double wait_connections(const NasdProcess& nasd, double want) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  double v = -1;
+  while ((v = nasd.metric("nasd_connections").value_or(-1)) != want &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return v;
+}
+
 TEST_F(MetricsTest, OpenConnectionsGaugeFollowsClients) {
+  // The start-up readiness probes have closed by now.
+  ASSERT_EQ(0, wait_connections(*nasd_, 0));
   {
     NfsClient a(nasd_->nfs_port());
     NfsClient b(nasd_->nfs_port());
@@ -68,13 +81,7 @@ TEST_F(MetricsTest, OpenConnectionsGaugeFollowsClients) {
     b.null();
     EXPECT_EQ(2, nasd_->metric("nasd_connections").value_or(-1));
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  double v = -1;
-  while ((v = nasd_->metric("nasd_connections").value_or(-1)) != 0 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(0, v);
+  EXPECT_EQ(0, wait_connections(*nasd_, 0));
 }
 
 }  // namespace
