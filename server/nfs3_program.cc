@@ -356,6 +356,9 @@ Status Nfs3Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& ou
       auto& a = args.get<nfs3::AccessArgs>();
       nfs3::AccessRes r;
       Status s = backend_.access(cred, a.object, a.access, &r.access, &r.obj_attributes);
+      if (ctx.options.read_only) {  // the export refuses changes whatever the mode bits say
+        r.access &= ~(nfs3::kAccessModify | nfs3::kAccessExtend | nfs3::kAccessDelete);
+      }
       r.status = to_nfsstat3(s);
       nfs3::encode(out, r);
       return s;
@@ -383,6 +386,7 @@ Status Nfs3Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& ou
       Status s = backend_.read(cred, a.file, a.offset, dst, &got, &eof, &attr);
       if (s == Status::kOk) {
         w.finish_ok(attr, got, eof);
+        ctx.data_bytes_read = got;
       } else {
         w.finish_error(to_nfsstat3(s), attr);
       }
@@ -393,6 +397,7 @@ Status Nfs3Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& ou
       nfs3::WriteRes r;
       Status s = backend_.write(cred, a.file, a.offset, a.data, a.stable, &r.count,
                                 &r.committed, &r.file_wcc);
+      if (s == Status::kOk) ctx.data_bytes_written = r.count;
       r.status = to_nfsstat3(s);
       r.verf = writeverf_;
       nfs3::encode(out, r);
