@@ -112,6 +112,12 @@ EOF
     SERVER_ARGV=(ganesha.nfsd -F -L STDERR -N NIV_EVENT -f "$STATE/ganesha.conf" -p "$STATE/ganesha.pid")
     # Debian's ganesha 4.3 exits at start if it cannot register with rpcbind
     LNC_SERVER_ARGS+=(--rpcbind)
+    # Ganesha 4.3's NFSACL side protocol is broken: every SETACL fails with
+    # "Bad xdr_free for NFSACL_SETACL" and the client sees EIO (so cp -a,
+    # which always sets the POSIX ACL, fails).  noacl keeps the client off
+    # NFSACL.  Against nasd the client probes NFSACL on port 2049 and must get
+    # PROG_UNAVAIL (-> EOPNOTSUPP, cp falls back to chmod), so no noacl there.
+    MOUNT_OPTS+=",noacl"
 else
     SERVER_ARGV=("$SERVER_BIN" --export "$EXPORT *(rw,no_root_squash,insecure)" --bind 0.0.0.0
                  --nfs-port "$NFS_PORT" --mount-port "$MOUNT_PORT" --state-dir "$STATE" --log-level info)
