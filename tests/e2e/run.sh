@@ -10,6 +10,7 @@
 # Environment:
 #   E2E_SKIP_RESTART=1   skip the crash/restart step in the guest script
 #   E2E_TIMEOUT=SEC      whole VM run limit (default 900)
+#   E2E_MOUNT_OPTS_EXTRA=O  appended to the mount options (e.g. noacl)
 #   E2E_LOG_DIR=DIR      where guest.log, server.log, dmesg.log go
 #                        (default build/e2e-logs in the repository)
 #   E2E_VERBOSE=1        progress and timings of linux-nfs-client on stderr
@@ -125,6 +126,7 @@ fi
 SERVER_CMD="exec $(printf '%q ' "$PYTHON" "$HERE/supervisor.py" --control-port "$CONTROL_PORT" \
     --wait-port "$NFS_PORT" --wait-port "$MOUNT_PORT" -- "${SERVER_ARGV[@]}")"
 
+[ -n "${E2E_MOUNT_OPTS_EXTRA:-}" ] && MOUNT_OPTS+=",$E2E_MOUNT_OPTS_EXTRA"
 RESTART=restart
 [ "${E2E_SKIP_RESTART:-0}" = 1 ] && RESTART=no-restart
 VERBOSE=()
