@@ -395,9 +395,13 @@ Status Nfs3Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& ou
     case Proc::kWrite: {
       auto& a = args.get<nfs3::WriteArgs>();
       nfs3::WriteRes r;
-      Status s = backend_.write(cred, a.file, a.offset, a.data, a.stable, &r.count,
-                                &r.committed, &r.file_wcc);
+      // exports(5) `async`: the server answers stable writes before the data
+      // is on disk (faster; data since the last sync is lost on a crash).
+      const storage::StableHow how = ctx.options.sync ? a.stable : storage::StableHow::kUnstable;
+      Status s = backend_.write(cred, a.file, a.offset, a.data, how, &r.count, &r.committed,
+                                &r.file_wcc);
       if (s == Status::kOk) ctx.data_bytes_written = r.count;
+      if (!ctx.options.sync) r.committed = a.stable;
       r.status = to_nfsstat3(s);
       r.verf = writeverf_;
       nfs3::encode(out, r);

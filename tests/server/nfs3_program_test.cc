@@ -95,6 +95,11 @@ ExportTable make_table() {
       make_export(5, "/srv/rw2", anyone(opts(true))),
       make_export(6, "/srv/open", anyone(opts(true, ExportOptions::Squash::kNone))),
       make_export(7, "/srv/all", anyone(opts(true, ExportOptions::Squash::kAll))),
+      make_export(8, "/srv/async", anyone([] {
+                    auto o = opts(true);
+                    o.sync = false;
+                    return o;
+                  }())),
   });
 }
 
@@ -658,6 +663,24 @@ TEST_F(Nfs3ProgramTest, WriteReturnsCountCommittedAndWriteverf) {
   EXPECT_EQ(in.u32(), 0u);
   auto v = in.fixed_opaque(8);
   EXPECT_TRUE(std::equal(v.begin(), v.end(), kWriteverf.begin()));
+}
+
+TEST_F(Nfs3ProgramTest, AsyncExportAnswersFileSyncWithoutWaitingForTheDisk) {
+  EXPECT_CALL(backend_, write(_, _, 0u, _, storage::StableHow::kUnstable, _, _, _))
+      .WillOnce(DoAll(SetArgPointee<5>(4u), SetArgPointee<6>(storage::StableHow::kUnstable),
+                      Return(Status::kOk)));
+  Outcome o = call(Proc::kWrite, [](auto& e) {
+    e.opaque(fh_in(8).bytes());
+    e.u64(0);
+    e.u32(4);
+    e.u32(2);  // FILE_SYNC
+    e.string("data");
+  });
+  auto in = o.reader();
+  EXPECT_EQ(status_of(in), Nfsstat3::kOk);
+  expect_empty_wcc(in);
+  EXPECT_EQ(in.u32(), 4u);
+  EXPECT_EQ(in.u32(), 2u);  // committed as asked: the export said async
 }
 
 TEST_F(Nfs3ProgramTest, WriteCountDifferentFromDataLengthIsInval) {
