@@ -320,6 +320,27 @@ Status Nfs3Program::readdir(CallContext& ctx, const storage::FileHandle& dir,
   return s;
 }
 
+namespace {
+
+/// Runs a CREATE-like backend call (CREATE, MKDIR, SYMLINK and MKNOD share
+/// diropres3, RFC 1813 §3.3.8-§3.3.11) and encodes its result.
+template <class Call>
+Status encode_created(xdr::XdrEncoder& out, Call&& call) {
+  nfs3::CreateRes r;
+  storage::FileHandle fh;
+  storage::Attr attr;
+  Status s = call(&fh, &attr, &r.dir_wcc);
+  if (s == Status::kOk) {
+    r.obj = fh;
+    r.obj_attributes = attr;
+  }
+  r.status = to_nfsstat3(s);
+  nfs3::encode(out, r);
+  return s;
+}
+
+}  // namespace
+
 Status Nfs3Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) {
   const auto& cred = ctx.cred;
   switch (static_cast<Proc>(ctx.header.proc)) {
@@ -409,67 +430,39 @@ Status Nfs3Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& ou
     }
     case Proc::kCreate: {
       auto& a = args.get<nfs3::CreateArgs>();
-      nfs3::CreateRes r;
-      storage::FileHandle fh;
-      storage::Attr attr;
-      Status s = backend_.create(cred, a.where.dir, a.where.name, a.mode, a.obj_attributes,
-                                 a.verf, &fh, &attr, &r.dir_wcc);
-      if (s == Status::kOk) {
-        r.obj = fh;
-        r.obj_attributes = attr;
-      }
-      r.status = to_nfsstat3(s);
-      nfs3::encode(out, r);
-      return s;
+      return encode_created(out, [&](storage::FileHandle* fh, storage::Attr* attr,
+                                     storage::WccData* wcc) {
+        return backend_.create(cred, a.where.dir, a.where.name, a.mode, a.obj_attributes, a.verf,
+                               fh, attr, wcc);
+      });
     }
     case Proc::kMkdir: {
       auto& a = args.get<nfs3::MkdirArgs>();
-      nfs3::CreateRes r;
-      storage::FileHandle fh;
-      storage::Attr attr;
-      Status s = backend_.mkdir(cred, a.where.dir, a.where.name, a.attributes, &fh, &attr,
-                                &r.dir_wcc);
-      if (s == Status::kOk) {
-        r.obj = fh;
-        r.obj_attributes = attr;
-      }
-      r.status = to_nfsstat3(s);
-      nfs3::encode(out, r);
-      return s;
+      return encode_created(out, [&](storage::FileHandle* fh, storage::Attr* attr,
+                                     storage::WccData* wcc) {
+        return backend_.mkdir(cred, a.where.dir, a.where.name, a.attributes, fh, attr, wcc);
+      });
     }
     case Proc::kSymlink: {
       auto& a = args.get<nfs3::SymlinkArgs>();
-      nfs3::CreateRes r;
-      storage::FileHandle fh;
-      storage::Attr attr;
-      Status s = backend_.symlink(cred, a.where.dir, a.where.name, a.symlink_data,
-                                  a.symlink_attributes, &fh, &attr, &r.dir_wcc);
-      if (s == Status::kOk) {
-        r.obj = fh;
-        r.obj_attributes = attr;
-      }
-      r.status = to_nfsstat3(s);
-      nfs3::encode(out, r);
-      return s;
+      return encode_created(out, [&](storage::FileHandle* fh, storage::Attr* attr,
+                                     storage::WccData* wcc) {
+        return backend_.symlink(cred, a.where.dir, a.where.name, a.symlink_data,
+                                a.symlink_attributes, fh, attr, wcc);
+      });
     }
     case Proc::kMknod: {
       auto& a = args.get<nfs3::MknodArgs>();
-      nfs3::CreateRes r;
-      Status s = Status::kBadType;  // REG, DIR, LNK have their own procedures
-      if (a.type == storage::FileType::kChr || a.type == storage::FileType::kBlk ||
-          a.type == storage::FileType::kSock || a.type == storage::FileType::kFifo) {
-        storage::FileHandle fh;
-        storage::Attr attr;
-        s = backend_.mknod(cred, a.where.dir, a.where.name, a.type, a.attributes, a.spec_major,
-                           a.spec_minor, &fh, &attr, &r.dir_wcc);
-        if (s == Status::kOk) {
-          r.obj = fh;
-          r.obj_attributes = attr;
+      return encode_created(out, [&](storage::FileHandle* fh, storage::Attr* attr,
+                                     storage::WccData* wcc) {
+        // REG, DIR and LNK have their own procedures.
+        if (a.type != storage::FileType::kChr && a.type != storage::FileType::kBlk &&
+            a.type != storage::FileType::kSock && a.type != storage::FileType::kFifo) {
+          return Status::kBadType;
         }
-      }
-      r.status = to_nfsstat3(s);
-      nfs3::encode(out, r);
-      return s;
+        return backend_.mknod(cred, a.where.dir, a.where.name, a.type, a.attributes, a.spec_major,
+                              a.spec_minor, fh, attr, wcc);
+      });
     }
     case Proc::kRemove: {
       auto& a = args.get<nfs3::RemoveArgs>();
