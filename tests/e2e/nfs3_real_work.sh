@@ -24,8 +24,12 @@ SRC_TREES=(/usr/include /usr/lib/git-core)   # "real" trees copied to the mount
 # E2E_DRY_RUN=1: developer self-test of this script on a local directory
 # (no NFS check, no drop_caches, small trees); never used in the VM.
 DRY_RUN="${E2E_DRY_RUN:-0}"
-GIT_SRC=tree/include/linux  # part of the copied tree that goes into the git repo
-if [ "$DRY_RUN" = 1 ]; then SRC_TREES=(/usr/include/linux /usr/lib/git-core); GIT_SRC=tree/linux; fi
+# parts of the copied tree that go into the git repo (~170 files)
+GIT_DIRS=(tree/include/linux/netfilter tree/include/linux/usb tree/include/linux/tc_act tree/include/asm-generic)
+if [ "$DRY_RUN" = 1 ]; then
+    SRC_TREES=(/usr/include/linux /usr/lib/git-core)
+    GIT_DIRS=(tree/linux/netfilter tree/linux/usb tree/linux/tc_act)
+fi
 FIRST=$(basename "${SRC_TREES[0]}")
 NOBODY_UID=1000             # unprivileged uid/gid for the EACCES checks
 
@@ -264,18 +268,19 @@ check_eq "rerun of the binary after drop_caches" "$out" "$(mkdir cc/errno2 && ./
 t=$SECONDS
 mkdir repo
 cp -a cc/*.c cc/*.h repo/
-cp -a "$GIT_SRC" repo/linux-headers
+mkdir repo/headers
+for d in "${GIT_DIRS[@]}"; do cp -a "$d" repo/headers/; done
 (
     cd repo
     git init -q -b main .
     git config user.email e2e@example.invalid
     git config user.name e2e
     git add -A
-    git commit -q -m "initial: sources and linux headers"
+    git commit -q -m "initial: sources and kernel headers"
     echo "// second" >> main.c
     git mv util.c util2.c
-    git rm -q -r --cached linux-headers/netfilter >/dev/null
-    rm -rf linux-headers/netfilter
+    git rm -q -r --cached headers/netfilter >/dev/null
+    rm -rf headers/netfilter
     git commit -q -a -m "second"
 )
 pass "git init/add/commit/mv/rm on the mount ($(git -C repo ls-files | wc -l) files)"
