@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "protocol/nfs4.h"
-#include "protocol/nfs3_test_util.h"
+#include "tests/protocol/nfs3_test_util.h"
 
 namespace nasd::nfs4 {
 namespace {

@@ -3,6 +3,8 @@
 // (RFC 8881 §2.10.6, §8.2, §9.7, §18.35, §18.36, §18.46).
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "server/nfs4_state.h"
 
 namespace nasd::server {
@@ -10,7 +12,7 @@ namespace {
 
 using nfs4::Nfsstat4;
 
-struct Fixture : ::testing::Test {
+struct Nfs4StateTest : ::testing::Test {
   Nfs4State::Clock::time_point now{std::chrono::seconds(1000)};
   Nfs4State::Config config() {
     Nfs4State::Config c;
@@ -56,7 +58,7 @@ struct Fixture : ::testing::Test {
   std::vector<std::string> owners;
 };
 
-TEST_F(Fixture, ExchangeIdTwiceWithSameVerifierKeepsClientid) {
+TEST_F(Nfs4StateTest, ExchangeIdTwiceWithSameVerifierKeepsClientid) {
   Nfs4State::ExchangeIdResult a, b;
   ASSERT_EQ(state.exchange_id(eid("c"), &a), Nfsstat4::kOk);
   Nfs4State::CreateSessionResult r;
@@ -66,7 +68,7 @@ TEST_F(Fixture, ExchangeIdTwiceWithSameVerifierKeepsClientid) {
   EXPECT_TRUE(b.confirmed);
 }
 
-TEST_F(Fixture, RebootedClientGetsNewClientidAndOldStateGoesOnConfirm) {
+TEST_F(Nfs4StateTest, RebootedClientGetsNewClientidAndOldStateGoesOnConfirm) {
   std::uint64_t old_id = 0;
   session(&old_id);
   Nfs4State::ExchangeIdResult e;
@@ -79,12 +81,12 @@ TEST_F(Fixture, RebootedClientGetsNewClientidAndOldStateGoesOnConfirm) {
   EXPECT_EQ(state.client_count(), 1u);
 }
 
-TEST_F(Fixture, CreateSessionUnknownClientIsStale) {
+TEST_F(Nfs4StateTest, CreateSessionUnknownClientIsStale) {
   Nfs4State::CreateSessionResult r;
   EXPECT_EQ(state.create_session(csa(12345, 1), &r), Nfsstat4::kStaleClientid);
 }
 
-TEST_F(Fixture, CreateSessionNegotiatesForeChannelAndPromisesNoCallbacks) {
+TEST_F(Nfs4StateTest, CreateSessionNegotiatesForeChannelAndPromisesNoCallbacks) {
   Nfs4State::ExchangeIdResult e;
   state.exchange_id(eid("c"), &e);
   Nfs4State::CreateSessionResult r;
@@ -94,7 +96,7 @@ TEST_F(Fixture, CreateSessionNegotiatesForeChannelAndPromisesNoCallbacks) {
   EXPECT_EQ(r.flags & 2u, 0u);          // no CONN_BACK_CHAN
 }
 
-TEST_F(Fixture, CreateSessionRetryReturnsSameSessionAndWrongSequenceIsMisordered) {
+TEST_F(Nfs4StateTest, CreateSessionRetryReturnsSameSessionAndWrongSequenceIsMisordered) {
   Nfs4State::ExchangeIdResult e;
   state.exchange_id(eid("c"), &e);
   Nfs4State::CreateSessionResult r1, r2, r3;
@@ -105,7 +107,7 @@ TEST_F(Fixture, CreateSessionRetryReturnsSameSessionAndWrongSequenceIsMisordered
             Nfsstat4::kSeqMisordered);
 }
 
-TEST_F(Fixture, SequenceNewRequestThenRetryReplaysCachedBytes) {
+TEST_F(Nfs4StateTest, SequenceNewRequestThenRetryReplaysCachedBytes) {
   auto s = session();
   Nfs4State::SequenceResult r;
   ASSERT_EQ(state.sequence(seq(s, 1), &r), Nfsstat4::kOk);
@@ -118,14 +120,14 @@ TEST_F(Fixture, SequenceNewRequestThenRetryReplaysCachedBytes) {
   EXPECT_EQ(again.cached, reply);
 }
 
-TEST_F(Fixture, SequenceRetryWhileExecutingIsDelay) {
+TEST_F(Nfs4StateTest, SequenceRetryWhileExecutingIsDelay) {
   auto s = session();
   Nfs4State::SequenceResult r;
   ASSERT_EQ(state.sequence(seq(s, 1), &r), Nfsstat4::kOk);
   EXPECT_EQ(state.sequence(seq(s, 1), &r), Nfsstat4::kDelay);
 }
 
-TEST_F(Fixture, SequenceMisorderedAndBadSlot) {
+TEST_F(Nfs4StateTest, SequenceMisorderedAndBadSlot) {
   auto s = session();
   Nfs4State::SequenceResult r;
   EXPECT_EQ(state.sequence(seq(s, 2), &r), Nfsstat4::kSeqMisordered);
@@ -134,7 +136,7 @@ TEST_F(Fixture, SequenceMisorderedAndBadSlot) {
   EXPECT_EQ(r.highest_slotid, 3u);
 }
 
-TEST_F(Fixture, SlotsAreIndependent) {
+TEST_F(Nfs4StateTest, SlotsAreIndependent) {
   auto s = session();
   Nfs4State::SequenceResult r;
   ASSERT_EQ(state.sequence(seq(s, 1, 0), &r), Nfsstat4::kOk);
@@ -148,7 +150,7 @@ TEST_F(Fixture, SlotsAreIndependent) {
   EXPECT_EQ(r.cached, (std::vector<std::uint8_t>{2, 2, 2, 2}));
 }
 
-TEST_F(Fixture, ReplyTooLargeToCacheGivesRetryUncached) {
+TEST_F(Nfs4StateTest, ReplyTooLargeToCacheGivesRetryUncached) {
   auto s = session();
   Nfs4State::SequenceResult r;
   ASSERT_EQ(state.sequence(seq(s, 1), &r), Nfsstat4::kOk);
@@ -156,7 +158,7 @@ TEST_F(Fixture, ReplyTooLargeToCacheGivesRetryUncached) {
   EXPECT_EQ(state.sequence(seq(s, 1), &r), Nfsstat4::kRetryUncachedRep);
 }
 
-TEST_F(Fixture, OverflowedReplyIsNotCached) {
+TEST_F(Nfs4StateTest, OverflowedReplyIsNotCached) {
   auto s = session();
   Nfs4State::SequenceResult r;
   ASSERT_EQ(state.sequence(seq(s, 1), &r), Nfsstat4::kOk);
@@ -164,7 +166,7 @@ TEST_F(Fixture, OverflowedReplyIsNotCached) {
   EXPECT_EQ(state.sequence(seq(s, 1), &r), Nfsstat4::kRetryUncachedRep);
 }
 
-TEST_F(Fixture, LeaseExpiryDropsClientAndSession) {
+TEST_F(Nfs4StateTest, LeaseExpiryDropsClientAndSession) {
   auto s = session();
   now += std::chrono::seconds(60);
   Nfs4State::SequenceResult r;
@@ -179,7 +181,7 @@ TEST_F(Fixture, LeaseExpiryDropsClientAndSession) {
   EXPECT_EQ(state.sequence(seq(s, 2), &r), Nfsstat4::kBadSession);
 }
 
-TEST_F(Fixture, DestroyClientidBusyWhileSessionsExist) {
+TEST_F(Nfs4StateTest, DestroyClientidBusyWhileSessionsExist) {
   std::uint64_t id = 0;
   auto s = session(&id);
   EXPECT_EQ(state.destroy_clientid(id), Nfsstat4::kClientidBusy);
@@ -189,7 +191,7 @@ TEST_F(Fixture, DestroyClientidBusyWhileSessionsExist) {
   EXPECT_EQ(state.client_count(), 0u);
 }
 
-TEST_F(Fixture, ReclaimCompleteOnlyOnce) {
+TEST_F(Nfs4StateTest, ReclaimCompleteOnlyOnce) {
   std::uint64_t id = 0;
   session(&id);
   EXPECT_EQ(state.reclaim_complete(id), Nfsstat4::kOk);
@@ -207,7 +209,7 @@ std::span<const std::uint8_t> bytes(const char* s) {
   return {reinterpret_cast<const std::uint8_t*>(s), std::strlen(s)};
 }
 
-TEST_F(Fixture, OpenUpgradeBumpsSeqidAndOldStateidIsOld) {
+TEST_F(Nfs4StateTest, OpenUpgradeBumpsSeqidAndOldStateidIsOld) {
   std::uint64_t id = 0;
   session(&id);
   nfs4::Stateid4 s1, s2;
@@ -224,7 +226,7 @@ TEST_F(Fixture, OpenUpgradeBumpsSeqidAndOldStateidIsOld) {
   EXPECT_EQ(state.check_stateid(s2, fh(2), false), Nfsstat4::kBadStateid);
 }
 
-TEST_F(Fixture, ReadOnlyOpenRefusesWriteWithOpenMode) {
+TEST_F(Nfs4StateTest, ReadOnlyOpenRefusesWriteWithOpenMode) {
   std::uint64_t id = 0;
   session(&id);
   nfs4::Stateid4 s;
@@ -232,7 +234,7 @@ TEST_F(Fixture, ReadOnlyOpenRefusesWriteWithOpenMode) {
   EXPECT_EQ(state.check_stateid(s, fh(1), true), Nfsstat4::kOpenMode);
 }
 
-TEST_F(Fixture, ShareDenyConflictsAcrossOwners) {
+TEST_F(Nfs4StateTest, ShareDenyConflictsAcrossOwners) {
   std::uint64_t id = 0;
   session(&id);
   nfs4::Stateid4 a, b;
@@ -242,7 +244,7 @@ TEST_F(Fixture, ShareDenyConflictsAcrossOwners) {
   EXPECT_EQ(state.open(id, bytes("c"), fh(1), 1, 1 /* deny read */, &b), Nfsstat4::kShareDenied);
 }
 
-TEST_F(Fixture, CloseFreesOpenAndDowngradeNarrows) {
+TEST_F(Nfs4StateTest, CloseFreesOpenAndDowngradeNarrows) {
   std::uint64_t id = 0;
   session(&id);
   nfs4::Stateid4 s, d;
@@ -257,7 +259,7 @@ TEST_F(Fixture, CloseFreesOpenAndDowngradeNarrows) {
   EXPECT_EQ(state.test_stateid(id, d), Nfsstat4::kBadStateid);
 }
 
-TEST_F(Fixture, SpecialStateidsPassAndForeignBootIsStale) {
+TEST_F(Nfs4StateTest, SpecialStateidsPassAndForeignBootIsStale) {
   nfs4::Stateid4 anon;
   EXPECT_EQ(state.check_stateid(anon, fh(1), true), Nfsstat4::kOk);
   nfs4::Stateid4 other;
@@ -266,7 +268,7 @@ TEST_F(Fixture, SpecialStateidsPassAndForeignBootIsStale) {
   EXPECT_EQ(state.check_stateid(other, fh(1), false), Nfsstat4::kStaleStateid);
 }
 
-TEST_F(Fixture, ExpiredClientsOpensAreFreed) {
+TEST_F(Nfs4StateTest, ExpiredClientsOpensAreFreed) {
   std::uint64_t id = 0;
   session(&id);
   nfs4::Stateid4 s;
