@@ -18,6 +18,8 @@
 #include "server/metrics.h"
 #include "server/mount_program.h"
 #include "server/nfs3_program.h"
+#include "server/nfs4_program.h"
+#include "server/nfs4_state.h"
 #include "server/options.h"
 #include "server/pipeline.h"
 #include "server/rpcbind_registration.h"
@@ -57,12 +59,24 @@ int serve(const server::Options& opt, server::ExportTable table) {
                            server::Nfs3Limits{opt.max_io_size, opt.max_io_size, 32768},
                            new_write_verifier());
   server::MountProgram mount(backend, exports);
+  server::Nfs4State::Config state_config;
+  state_config.lease = std::chrono::seconds(opt.lease_time);
+  state_config.max_request = static_cast<std::uint32_t>(opt.max_record_size);
+  state_config.max_response = opt.max_io_size + (64u << 10);
+  {
+    const storage::Verifier boot = new_write_verifier();
+    std::memcpy(&state_config.boot, boot.data(), sizeof(state_config.boot));
+  }
+  server::Nfs4State nfs4_state(state_config);
+  server::Nfs4Program nfs4(backend, exports, nfs4_state,
+                           server::Nfs4Limits{opt.max_io_size, opt.max_io_size, 64},
+                           new_write_verifier());
 
   server::ServerMetrics metrics;
   server::PipelineConfig pc;
   pc.threads_per_stage = opt.threads_per_stage;
   pc.max_in_flight = opt.max_in_flight;
-  server::Pipeline pipeline(pc, {&mount, &nfs3}, metrics);
+  server::Pipeline pipeline(pc, {&mount, &nfs3, &nfs4}, metrics);
   if (opt.metrics) {
     try {
       metrics.serve(opt.metrics->to_string());
@@ -90,6 +104,7 @@ int serve(const server::Options& opt, server::ExportTable table) {
   }
   for (auto& l : listeners) l->start();
   server::RpcbindRegistration rpcbind({{nfs3.number(), 3, opt.nfs_port},
+                                       {nfs4.number(), 4, opt.nfs_port},
                                        {mount.number(), 3, opt.mount_port}});
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -98,7 +113,7 @@ int serve(const server::Options& opt, server::ExportTable table) {
     for (auto& l : listeners) l->stop();
     io.stop();
   });
-  spdlog::info("nasd {} serving {} export(s): NFSv3 on {}:{}, MOUNT on {}:{}{}", NASD_VERSION,
+  spdlog::info("nasd {} serving {} export(s): NFSv3 and NFSv4.1/4.2 on {}:{}, MOUNT on {}:{}{}", NASD_VERSION,
                exports.current()->exports().size(), opt.bind.to_string(), opt.nfs_port,
                opt.bind.to_string(), opt.mount_port,
                opt.metrics ? ", metrics on " + opt.metrics->to_string() : std::string());

@@ -135,6 +135,9 @@ OptionsResult parse_options(int argc, const char* const* argv) {
   app.add_option("--max-in-flight", o.max_in_flight, "calls in the pipeline at once")
       ->check(CLI::Range(1u, 65536u))
       ->capture_default_str();
+  app.add_option("--lease-time", o.lease_time, "NFSv4 lease time, seconds")
+      ->check(CLI::Range(5u, 3600u))
+      ->capture_default_str();
   app.add_flag("--check-config", o.check_config,
                "print the effective exports and settings, then exit (1 on errors)");
 
@@ -230,6 +233,7 @@ int check_config(const Options& options, std::ostream& out, std::ostream& err) {
       << "# --max-record-size " << describe_size(options.max_record_size) << '\n'
       << "# --max-io-size " << describe_size(options.max_io_size) << '\n'
       << "# --max-in-flight " << options.max_in_flight << '\n'
+      << "# --lease-time " << options.lease_time << '\n'
       << "# nasd effective exports (" << table.exports().size() << ")\n"
       << table.to_string();
   return 0;

@@ -55,6 +55,7 @@ struct Options {
   std::size_t max_record_size = (1u << 20) + (64u << 10);  // bytes, --max-record-size
   std::uint32_t max_io_size = 1u << 20;           // bytes (rsize/wsize), --max-io-size
   unsigned max_in_flight = 256;                   // --max-in-flight, 1..65536
+  unsigned lease_time = 90;                       // NFSv4 lease, seconds, --lease-time, 5..3600
   bool check_config = false;                      // --check-config
 };
 

@@ -1,5 +1,6 @@
 #include "server/pipeline.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -51,9 +52,32 @@ void Pipeline::stop() {
   persist_.reset();
 }
 
-const Pipeline::ProgramEntry* Pipeline::find_program(std::uint32_t number) const {
+const Pipeline::ProgramEntry* Pipeline::find_program(std::uint32_t number,
+                                                     std::uint32_t version) const {
   for (const auto& e : programs_) {
-    if (e.program->number() == number) return &e;
+    if (e.program->number() == number && version >= e.program->low_version() &&
+        version <= e.program->high_version()) {
+      return &e;
+    }
+  }
+  return nullptr;
+}
+
+bool Pipeline::version_range(std::uint32_t number, std::uint32_t* low,
+                             std::uint32_t* high) const {
+  bool found = false;
+  for (const auto& e : programs_) {
+    if (e.program->number() != number) continue;
+    *low = found ? std::min(*low, e.program->low_version()) : e.program->low_version();
+    *high = found ? std::max(*high, e.program->high_version()) : e.program->high_version();
+    found = true;
+  }
+  return found;
+}
+
+const Pipeline::ProgramEntry* Pipeline::entry_of(const Program* program) const {
+  for (const auto& e : programs_) {
+    if (e.program == program) return &e;
   }
   return nullptr;
 }
@@ -113,19 +137,21 @@ void Pipeline::parse(PacketPtr p) {
         rpc::encode_auth_error(out, xid, rpc::AuthStat::kTooWeak);
       });
   }
-  const ProgramEntry* entry = find_program(h.prog);
+  const ProgramEntry* entry = find_program(h.prog, h.vers);
   if (!entry) {
-    return answer_rpc_error(std::move(p), RpcError::kProgUnavail, [xid = h.xid](auto& out) {
-      rpc::encode_accepted(out, xid, rpc::AcceptStat::kProgUnavail);
-    });
+    std::uint32_t low = 0, high = 0;
+    if (!version_range(h.prog, &low, &high)) {
+      return answer_rpc_error(std::move(p), RpcError::kProgUnavail, [xid = h.xid](auto& out) {
+        rpc::encode_accepted(out, xid, rpc::AcceptStat::kProgUnavail);
+      });
+    }
+    return answer_rpc_error(std::move(p), RpcError::kProgMismatch,
+                            [low, high, xid = h.xid](auto& out) {
+                              rpc::encode_accepted(out, xid, rpc::AcceptStat::kProgMismatch, low,
+                                                   high);
+                            });
   }
   Program& prog = *entry->program;
-  if (h.vers < prog.low_version() || h.vers > prog.high_version()) {
-    return answer_rpc_error(std::move(p), RpcError::kProgMismatch, [&, xid = h.xid](auto& out) {
-      rpc::encode_accepted(out, xid, rpc::AcceptStat::kProgMismatch, prog.low_version(),
-                           prog.high_version());
-    });
-  }
   if (h.proc >= prog.procedure_count()) {
     return answer_rpc_error(std::move(p), RpcError::kProcUnavail, [xid = h.xid](auto& out) {
       rpc::encode_accepted(out, xid, rpc::AcceptStat::kProcUnavail);
@@ -171,7 +197,7 @@ void Pipeline::persist(PacketPtr p) {
 
 void Pipeline::finish(PacketPtr p) {
   if (p->program) {
-    const ProgramEntry* entry = find_program(p->program->number());
+    const ProgramEntry* entry = entry_of(p->program);
     auto& pm = metrics_.procedure(entry->metrics_slot, p->ctx.header.proc);
     pm.requests->Increment();
     pm.duration->Observe(

@@ -37,7 +37,9 @@ class Pipeline {
   /// in front of every reply body.
   static constexpr std::size_t kReplyHeaderBytes = 4 + 24 + 8;
 
-  /// `programs` must outlive the pipeline.  Registers their metrics.
+  /// `programs` must outlive the pipeline.  Registers their metrics.  Several
+  /// programs may share a number when they serve different versions (NFSv3
+  /// and NFSv4 are both 100003); calls go by (number, version).
   Pipeline(const PipelineConfig& config, std::vector<Program*> programs, ServerMetrics& metrics);
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -77,7 +79,12 @@ class Pipeline {
   /// the reply pool is exhausted.  Empty only when `size` exceeds the largest
   /// class.
   pool::PooledBuffer take_reply_buffer(std::size_t size);
-  const ProgramEntry* find_program(std::uint32_t number) const;
+  /// The program serving (number, version); nullptr when none does.
+  const ProgramEntry* find_program(std::uint32_t number, std::uint32_t version) const;
+  /// Lowest and highest version served for `number` (PROG_MISMATCH); false
+  /// when no program has that number.
+  bool version_range(std::uint32_t number, std::uint32_t* low, std::uint32_t* high) const;
+  const ProgramEntry* entry_of(const Program* program) const;
 
   ServerMetrics& metrics_;
   std::vector<ProgramEntry> programs_;

@@ -99,7 +99,7 @@ as_user() { setpriv --reuid=$NOBODY_UID --regid=$NOBODY_UID --clear-groups "$@";
 
 echo "== nfs3_real_work: $(grep " $MNT " /proc/mounts || echo "$MNT not in /proc/mounts")"
 echo "== kernel $(uname -r), server ${SERVER_IP:-?}, restart step: $RESTART_MODE"
-[ "$DRY_RUN" = 1 ] || check "mount point is an NFS mount" grep -q " $MNT nfs " /proc/mounts
+[ "$DRY_RUN" = 1 ] || check "mount point is an NFS mount" grep -Eq " $MNT nfs4? " /proc/mounts
 rm -rf "$W" "$L"
 mkdir -p "$W" "$L"
 cd "$W"

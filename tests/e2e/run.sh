@@ -8,6 +8,9 @@
 #   bash tests/e2e/run.sh --ganesha          # reference: Debian's NFS-Ganesha
 #
 # Environment:
+#   E2E_VERS=V           NFS version to mount: 3 (default), 4.1 or 4.2 (v4
+#                        mounts the export through nasd's pseudo-filesystem and
+#                        skips the restart step: grace/reclaim are not done yet)
 #   E2E_SKIP_RESTART=1   skip the crash/restart step in the guest script
 #   E2E_TIMEOUT=SEC      whole VM run limit (default 900)
 #   E2E_MOUNT_OPTS_EXTRA=O  appended to the mount options (e.g. noacl)
@@ -129,16 +132,27 @@ SERVER_CMD="exec $(printf '%q ' "$PYTHON" "$HERE/supervisor.py" --control-port "
 [ -n "${E2E_MOUNT_OPTS_EXTRA:-}" ] && MOUNT_OPTS+=",$E2E_MOUNT_OPTS_EXTRA"
 RESTART=restart
 [ "${E2E_SKIP_RESTART:-0}" = 1 ] && RESTART=no-restart
+VERS="${E2E_VERS:-3}"
+case "$VERS" in
+    3) ;;
+    4.1|4.2)
+        [ "$MODE" = nasd ] && MOUNT_OPTS="proto=tcp,port=$NFS_PORT"
+        if [ "$RESTART" = restart ]; then
+            echo "$PROG: NFSv$VERS: skipping the restart step (NFSv4 grace/reclaim not implemented yet)"
+            RESTART=no-restart
+        fi ;;
+    *) die "E2E_VERS must be 3, 4.1 or 4.2" ;;
+esac
 VERBOSE=()
 [ "${E2E_VERBOSE:-0}" = 1 ] && VERBOSE=(-v)
 
 echo "$PROG: server: ${SERVER_ARGV[*]}"
-echo "$PROG: export $EXPORT, mount -o vers=3,$MOUNT_OPTS; restart step: $RESTART; logs in $LOG_DIR"
+echo "$PROG: export $EXPORT, mount -o vers=$VERS,$MOUNT_OPTS; restart step: $RESTART; logs in $LOG_DIR"
 T0=$(date +%s)
 rc=0
 "$LNC" "${VERBOSE[@]}" "${LNC_SERVER_ARGS[@]}" \
     --server-cmd "$SERVER_CMD" --export "$EXPORT" \
-    --vers 3 --mount-opts "$MOUNT_OPTS" \
+    --vers "$VERS" --mount-opts "$MOUNT_OPTS" \
     --extra-packages "$GUEST_PACKAGES" \
     --server-log "$LOG_DIR/server.log" --dmesg "$LOG_DIR/dmesg.log" \
     --timeout "${E2E_TIMEOUT:-900}" \

@@ -26,12 +26,16 @@ using asio::ip::tcp;
 constexpr std::uint32_t kEchoProgram = 400000;
 
 // Program 400000 v1: proc 0 NULL, proc 1 ECHO(opaque<4096>) -> opaque.
+// Another version (e.g. v3, named "echo3") prefixes its echo with the
+// version number, so a test sees which program answered.
 class EchoProgram : public Program {
  public:
+  explicit EchoProgram(std::uint32_t version = 1, const char* name = "echo")
+      : version_(version), name_(name) {}
   std::uint32_t number() const override { return kEchoProgram; }
-  std::uint32_t low_version() const override { return 1; }
-  std::uint32_t high_version() const override { return 1; }
-  const char* name() const override { return "echo"; }
+  std::uint32_t low_version() const override { return version_; }
+  std::uint32_t high_version() const override { return version_; }
+  const char* name() const override { return name_; }
   const char* procedure_name(std::uint32_t p) const override { return p == 0 ? "NULL" : "ECHO"; }
   std::uint32_t procedure_count() const override { return 2; }
   DecodeResult decode(const CallContext& ctx, xdr::XdrDecoder& in, ArgSlot& args) override {
@@ -44,9 +48,16 @@ class EchoProgram : public Program {
   std::size_t max_reply_size(const CallContext&, ArgSlot&) override { return 4100; }
   bool validate(CallContext&, ArgSlot&, xdr::XdrEncoder&) override { return true; }
   storage::Status execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) override {
-    if (ctx.header.proc == 1) out.opaque(args.get<std::span<const std::uint8_t>>());
+    if (ctx.header.proc == 1) {
+      if (version_ != 1) out.u32(version_);
+      out.opaque(args.get<std::span<const std::uint8_t>>());
+    }
     return storage::Status::kOk;
   }
+
+ private:
+  std::uint32_t version_;
+  const char* name_;
 };
 
 std::vector<std::uint8_t> call(std::uint32_t xid, std::uint32_t prog, std::uint32_t vers,
@@ -73,8 +84,11 @@ struct Reply {
 
 class PipelineTest : public ::testing::Test {
  protected:
-  void start(PipelineConfig pc = {}, ConnectionLimits limits = {}) {
-    pipeline_ = std::make_unique<Pipeline>(pc, std::vector<Program*>{&echo_}, metrics_);
+  void start(PipelineConfig pc = {}, ConnectionLimits limits = {},
+             std::vector<Program*> more = {}) {
+    std::vector<Program*> programs{&echo_};
+    programs.insert(programs.end(), more.begin(), more.end());
+    pipeline_ = std::make_unique<Pipeline>(pc, programs, metrics_);
     listener_ = std::make_unique<Listener>(*io_, "127.0.0.1", 0, *pipeline_, limits);
     listener_->start();
     io_thread_ = std::jthread([this] { io_->run(); });
@@ -154,6 +168,31 @@ TEST_F(PipelineTest, AnswersNullAndEcho) {
   r = read_reply(s);
   EXPECT_EQ(r.xid, 2u);
   EXPECT_EQ(r.rest, std::vector<std::uint8_t>(std::begin(payload), std::end(payload)));
+}
+
+TEST_F(PipelineTest, DispatchesByProgramAndVersion) {
+  EchoProgram v3(3, "echo3");
+  start({}, {}, {&v3});
+  auto s = connect();
+  const std::uint8_t payload[] = {0, 0, 0, 1, 'x', 0, 0, 0};
+  asio::write(s, asio::buffer(frame(call(1, kEchoProgram, 3, 1, payload))));
+  auto r = read_reply(s);
+  ASSERT_EQ(r.accept_stat, 0u);
+  xdr::XdrDecoder d(r.rest);
+  EXPECT_EQ(d.u32(), 3u);  // answered by the v3 program
+  asio::write(s, asio::buffer(frame(call(2, kEchoProgram, 1, 1, payload))));
+  r = read_reply(s);
+  EXPECT_EQ(r.rest, std::vector<std::uint8_t>(std::begin(payload), std::end(payload)));
+  // A version between and beyond: PROG_MISMATCH with the range over both.
+  for (std::uint32_t vers : {2u, 4u}) {
+    asio::write(s, asio::buffer(frame(call(3, kEchoProgram, vers, 0))));
+    r = read_reply(s);
+    EXPECT_EQ(r.accept_stat, 2u);
+    xdr::XdrDecoder m(r.rest);
+    EXPECT_EQ(m.u32(), 1u);
+    EXPECT_EQ(m.u32(), 3u);
+  }
+  EXPECT_EQ(counter("nasd_rpc_requests_total{procedure=\"ECHO\",program=\"echo3\"}"), 1);
 }
 
 TEST_F(PipelineTest, AnswersRpcLevelErrors) {

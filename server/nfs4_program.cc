@@ -1,0 +1,1050 @@
+// NFSv4 program hooks.  See nfs4_program.h.
+#include "server/nfs4_program.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "server/nfs_status.h"
+
+namespace nasd::server {
+
+using nfs4::Nfsstat4;
+using nfs4::Op;
+using storage::Status;
+
+namespace {
+
+constexpr std::uint32_t kAccessAll = 0x3f;  // ACCESS4_READ .. ACCESS4_EXECUTE
+constexpr std::uint32_t kAccessRead = 0x01, kAccessLookup = 0x02, kAccessModify = 0x04,
+                        kAccessExtend = 0x08, kAccessDelete = 0x10, kAccessExecute = 0x20;
+constexpr std::uint32_t kExchgidUseNonPnfs = 0x00010000, kExchgidConfirmedR = 0x80000000;
+constexpr std::uint32_t kOpenResultLocktypePosix = 0x4;
+
+/// Operations that change the file system (refused on ro exports and on
+/// the pseudo-filesystem).
+bool modifies(Op op) {
+  switch (op) {
+    case Op::kSetattr: case Op::kWrite: case Op::kCreate: case Op::kRemove: case Op::kRename:
+    case Op::kLink: case Op::kCommit:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/// component4 checks (RFC 8881 §18.*.3 "objname"): empty -> INVAL, "." and
+/// ".." -> BADNAME, '/' or NUL -> BADCHAR, > 255 bytes -> NAMETOOLONG.
+Nfsstat4 check_name(std::string_view name) {
+  if (name.empty()) return Nfsstat4::kInval;
+  if (name.size() > nfs4::kNameMax) return Nfsstat4::kNameTooLong;
+  if (name == "." || name == "..") return Nfsstat4::kBadName;
+  if (name.find('/') != std::string_view::npos || name.find('\0') != std::string_view::npos) {
+    return Nfsstat4::kBadChar;
+  }
+  return Nfsstat4::kOk;
+}
+
+/// Reply bytes an operation may need (besides kPerOpReply); false when its
+/// arguments cannot be decoded or it is not implemented (the scan stops:
+/// execution stops there too).
+bool scan_op(std::uint32_t op, xdr::XdrDecoder& in, std::uint32_t max_read, std::size_t* extra);
+
+template <class A>
+bool skip(xdr::XdrDecoder& in) {
+  A a;
+  return nfs4::decode(in, a);
+}
+
+bool scan_op(std::uint32_t op, xdr::XdrDecoder& in, std::uint32_t max_read, std::size_t* extra) {
+  *extra = 0;
+  switch (static_cast<Op>(op)) {
+    case Op::kGetfh: case Op::kLookupp: case Op::kPutpubfh: case Op::kPutrootfh:
+    case Op::kReadlink: case Op::kRestorefh: case Op::kSavefh:
+      if (static_cast<Op>(op) == Op::kReadlink) *extra = nfs4::kPathMax;
+      return true;
+    case Op::kAccess: return skip<nfs4::AccessArgs>(in);
+    case Op::kClose: return skip<nfs4::CloseArgs>(in);
+    case Op::kCommit: return skip<nfs4::CommitArgs>(in);
+    case Op::kCreate: return skip<nfs4::CreateArgs>(in);
+    case Op::kGetattr: return skip<nfs4::GetattrArgs>(in);
+    case Op::kLink: case Op::kLookup: case Op::kRemove: case Op::kSecinfo:
+      return skip<nfs4::NameArgs>(in);
+    case Op::kOpen: return skip<nfs4::OpenArgs>(in);
+    case Op::kOpenDowngrade: return skip<nfs4::OpenDowngradeArgs>(in);
+    case Op::kPutfh: return skip<nfs4::PutfhArgs>(in);
+    case Op::kRead: {
+      nfs4::ReadArgs a;
+      if (!nfs4::decode(in, a)) return false;
+      *extra = std::min(a.count, max_read);
+      return true;
+    }
+    case Op::kReaddir: {
+      nfs4::ReaddirArgs a;
+      if (!nfs4::decode(in, a)) return false;
+      *extra = std::min(a.maxcount, max_read);
+      return true;
+    }
+    case Op::kRename: return skip<nfs4::RenameArgs>(in);
+    case Op::kSetattr: return skip<nfs4::SetattrArgs>(in);
+    case Op::kWrite: return skip<nfs4::WriteArgs>(in);
+    case Op::kBindConnToSession: return skip<nfs4::BindConnArgs>(in);
+    case Op::kExchangeId: return skip<nfs4::ExchangeIdArgs>(in);
+    case Op::kCreateSession: return skip<nfs4::CreateSessionArgs>(in);
+    case Op::kDestroySession: return skip<nfs4::SessionArgs>(in);
+    case Op::kFreeStateid: return skip<nfs4::StateidArgs>(in);
+    case Op::kSecinfoNoName: return skip<nfs4::SecinfoNoNameArgs>(in);
+    case Op::kSequence: return skip<nfs4::SequenceArgs>(in);
+    case Op::kTestStateid: {
+      nfs4::TestStateidArgs a;
+      if (!nfs4::decode(in, a)) return false;
+      *extra = a.stateids.size() * 4;
+      return true;
+    }
+    case Op::kDestroyClientid: return skip<nfs4::ClientidArgs>(in);
+    case Op::kReclaimComplete: return skip<nfs4::ReclaimCompleteArgs>(in);
+    default:
+      return false;
+  }
+}
+
+storage::Time now_time() {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  return {static_cast<std::uint32_t>(ns / 1000000000), static_cast<std::uint32_t>(ns % 1000000000)};
+}
+
+}  // namespace
+
+/// A current or saved filehandle with what validation found out about it.
+struct Nfs4Program::Fh {
+  bool set = false;
+  bool pseudo = false;
+  std::uint32_t node = 0;          // pseudo node
+  storage::FileHandle fh;          // wire handle (pseudo or storage)
+  std::uint32_t export_id = 0;
+  ExportOptions options;           // for the peer
+  storage::Credentials cred;       // squashed identity for this export
+};
+
+/// Execution state of one COMPOUND.
+struct Nfs4Program::Compound {
+  explicit Compound(CallContext& c) : ctx(c) {}
+  CallContext& ctx;
+  std::shared_ptr<const ExportTable> table;
+  std::shared_ptr<const PseudoFs> pseudo;
+  std::uint32_t minor = 1;
+  Fh current, saved;
+  nfs4::Stateid4 current_stateid;
+  bool has_current_stateid = false;
+  bool in_session = false;
+  nfs4::SessionId sessionid{};
+  std::uint32_t slotid = 0;
+  std::uint64_t clientid = 0;
+  std::uint32_t max_ops = 0;
+  bool replay = false;
+  std::vector<std::uint8_t> replay_bytes;
+  Status storage_status = Status::kOk;  // first failing backend call (metrics)
+
+  Nfsstat4 storage(Status s) {
+    if (s != Status::kOk && storage_status == Status::kOk) storage_status = s;
+    return to_nfsstat4(s);
+  }
+};
+
+Nfs4Program::Nfs4Program(storage::Backend& backend, const ExportRegistry& exports,
+                         Nfs4State& state, Nfs4Limits limits, storage::Verifier writeverf)
+    : backend_(backend),
+      exports_(exports),
+      state_(state),
+      limits_(limits),
+      writeverf_(writeverf),
+      started_(now_time()) {}
+
+const char* Nfs4Program::procedure_name(std::uint32_t proc) const {
+  return proc == nfs4::kProcNull ? "NULL" : proc == nfs4::kProcCompound ? "COMPOUND" : nullptr;
+}
+
+std::shared_ptr<const PseudoFs> Nfs4Program::pseudo(const ExportTable& table) {
+  std::lock_guard lock(pseudo_mu_);
+  auto current = exports_.current();
+  if (!pseudo_ || pseudo_table_.get() != &table) {
+    pseudo_ = std::make_shared<const PseudoFs>(table);
+    pseudo_table_ = current.get() == &table ? current : nullptr;
+  }
+  return pseudo_;
+}
+
+DecodeResult Nfs4Program::decode(const CallContext& ctx, xdr::XdrDecoder& in, ArgSlot& args) {
+  if (ctx.header.proc == nfs4::kProcNull) {
+    args.reset();
+    return DecodeResult::kOk;
+  }
+  if (ctx.header.proc != nfs4::kProcCompound) return DecodeResult::kProcUnavail;
+  auto& a = args.emplace<CompoundArgs>();
+  if (!nfs4::decode_compound_header(in, a.header)) {
+    args.reset();
+    return DecodeResult::kGarbageArgs;
+  }
+  a.ops = in.rest();
+  // Size the reply: walk the operations once (stopping where execution
+  // would stop at the latest: an undecodable or unimplemented operation).
+  std::size_t est = 64 + a.header.tag.size();
+  xdr::XdrDecoder scan(a.ops);
+  const std::uint32_t n = std::min(a.header.numops, limits_.max_ops);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    est += kPerOpReply;
+    const std::uint32_t op = scan.u32();
+    std::size_t extra = 0;
+    if (!scan.ok() || !scan_op(op, scan, limits_.max_read, &extra)) break;
+    est += extra;
+  }
+  a.reply_estimate = est;
+  return DecodeResult::kOk;
+}
+
+std::size_t Nfs4Program::max_reply_size(const CallContext& ctx, ArgSlot& args) {
+  if (ctx.header.proc == nfs4::kProcNull) return 0;
+  return args.get<CompoundArgs>().reply_estimate;
+}
+
+bool Nfs4Program::validate(CallContext&, ArgSlot& args, xdr::XdrEncoder& out) {
+  if (args.empty()) return true;  // NULL
+  auto& a = args.get<CompoundArgs>();
+  Nfsstat4 st = Nfsstat4::kOk;
+  if (a.header.minorversion == 0 || a.header.minorversion > nfs4::kMaxMinorVersion) {
+    st = Nfsstat4::kMinorVersMismatch;
+  } else if (a.header.numops > limits_.max_ops) {
+    st = Nfsstat4::kResource;
+  }
+  if (st == Nfsstat4::kOk) return true;
+  out.u32(static_cast<std::uint32_t>(st));
+  out.string(a.header.tag);
+  out.u32(0);  // no results
+  return false;
+}
+
+Nfsstat4 Nfs4Program::set_fh(Compound& c, const storage::FileHandle& fh, Fh* out) {
+  Fh f;
+  f.fh = fh;
+  if (PseudoFs::is_pseudo(fh)) {
+    auto node = c.pseudo->find(fh);
+    if (!node) return Nfsstat4::kStale;
+    f.set = f.pseudo = true;
+    f.node = *node;
+    f.options = ExportOptions{};  // read-only
+    *out = f;
+    return Nfsstat4::kOk;
+  }
+  if (fh.size == 0) return Nfsstat4::kBadHandle;
+  Status s = backend_.export_of(fh, &f.export_id);
+  if (s != Status::kOk) return s == Status::kStale ? Nfsstat4::kStale : Nfsstat4::kBadHandle;
+  const Export* exp = c.table->find_by_id(f.export_id);
+  if (!exp) return Nfsstat4::kStale;
+  std::optional<ExportOptions> opts = exp->options_for(c.ctx.peer);
+  if (!opts) return Nfsstat4::kAccess;
+  if (opts->secure && c.ctx.peer_port >= 1024) return Nfsstat4::kAccess;
+  f.options = *opts;
+  const auto& h = c.ctx.header;
+  if (h.flavor == rpc::AuthFlavor::kSys) {
+    f.cred = squash(*opts, h.sys.uid, h.sys.gid, h.sys.group_span());
+  } else {
+    f.cred = storage::Credentials{};
+    f.cred.uid = opts->anonuid;
+    f.cred.gid = opts->anongid;
+  }
+  f.set = true;
+  *out = f;
+  return Nfsstat4::kOk;
+}
+
+Nfsstat4 Nfs4Program::put_root(Compound& c) {
+  const auto& root = c.pseudo->node(PseudoFs::kRoot);
+  if (root.export_id) {  // an export at "/" is the root itself
+    storage::FileHandle fh;
+    if (Status s = backend_.root_handle(*root.export_id, &fh); s != Status::kOk) {
+      return c.storage(s);
+    }
+    return set_fh(c, fh, &c.current);
+  }
+  return set_fh(c, root.handle, &c.current);
+}
+
+Nfsstat4 Nfs4Program::op_lookup(Compound& c, std::string_view name) {
+  if (!c.current.set) return Nfsstat4::kNoFileHandle;
+  if (Nfsstat4 st = check_name(name); st != Nfsstat4::kOk) return st;
+  if (c.current.pseudo) {
+    auto child = c.pseudo->child(c.current.node, name);
+    if (!child) return Nfsstat4::kNoEnt;
+    const auto& n = c.pseudo->node(*child);
+    if (!n.export_id) return set_fh(c, n.handle, &c.current);
+    storage::FileHandle fh;
+    if (Status s = backend_.root_handle(*n.export_id, &fh); s != Status::kOk) return c.storage(s);
+    return set_fh(c, fh, &c.current);
+  }
+  storage::FileHandle fh;
+  storage::Attr attr;
+  std::optional<storage::Attr> dir_attr;
+  Status s = backend_.lookup(c.current.cred, c.current.fh, name, &fh, &attr, &dir_attr);
+  if (s == Status::kNotDir) {
+    storage::Attr a;
+    if (backend_.getattr(c.current.fh, &a) == Status::kOk && a.type == storage::FileType::kLnk) {
+      return Nfsstat4::kSymlink;
+    }
+  }
+  if (s != Status::kOk) return c.storage(s);
+  c.current.fh = fh;
+  return Nfsstat4::kOk;
+}
+
+Nfsstat4 Nfs4Program::op_lookupp(Compound& c) {
+  if (!c.current.set) return Nfsstat4::kNoFileHandle;
+  if (c.current.pseudo) {
+    if (c.current.node == PseudoFs::kRoot) return Nfsstat4::kNoEnt;
+    return set_fh(c, c.pseudo->node(c.pseudo->node(c.current.node).parent).handle, &c.current);
+  }
+  storage::FileHandle root;
+  if (backend_.root_handle(c.current.export_id, &root) == Status::kOk && root == c.current.fh) {
+    auto node = c.pseudo->node_of_export(c.current.export_id);
+    if (!node || *node == PseudoFs::kRoot) return Nfsstat4::kNoEnt;
+    return set_fh(c, c.pseudo->node(c.pseudo->node(*node).parent).handle, &c.current);
+  }
+  storage::FileHandle fh;
+  storage::Attr attr;
+  std::optional<storage::Attr> dir_attr;
+  Status s = backend_.lookup(c.current.cred, c.current.fh, "..", &fh, &attr, &dir_attr);
+  if (s != Status::kOk) return c.storage(s);
+  c.current.fh = fh;
+  return Nfsstat4::kOk;
+}
+
+Nfsstat4 Nfs4Program::encode_attrs(Compound& c, const Fh& f, const nfs4::Bitmap4& req,
+                                   xdr::XdrEncoder& out) {
+  nfs4::AttrValues v;
+  v.fh = f.fh.bytes();
+  v.lease_time = static_cast<std::uint32_t>(state_.config().lease.count());
+  v.max_read = limits_.max_read;
+  v.max_write = limits_.max_write;
+  v.minor = c.minor;
+  if (f.pseudo) {
+    const auto& n = c.pseudo->node(f.node);
+    v.attr.type = storage::FileType::kDir;
+    v.attr.mode = 0555;
+    v.attr.nlink = 2 + static_cast<std::uint32_t>(n.children.size());
+    v.attr.size = v.attr.used = 4096;
+    v.attr.fileid = n.fileid;
+    v.attr.atime = v.attr.mtime = v.attr.ctime = started_;
+    v.mounted_on_fileid = n.fileid;
+    v.fsid_major = v.fsid_minor = 0;
+    if (nfs4::needs_fsstat(req)) v.fsstat = storage::FsStat{};
+  } else {
+    if (Status s = backend_.getattr(f.fh, &v.attr); s != Status::kOk) return c.storage(s);
+    v.fsid_major = v.attr.fsid;
+    v.fsid_minor = f.export_id;
+    v.mounted_on_fileid = v.attr.fileid;
+    if (nfs4::needs_fsstat(req)) {
+      storage::FsStat fs;
+      std::optional<storage::Attr> ignored;
+      if (Status s = backend_.fsstat(f.fh, &fs, &ignored); s != Status::kOk) return c.storage(s);
+      v.fsstat = fs;
+    }
+  }
+  nfs4::encode_fattr(out, req, v);
+  return Nfsstat4::kOk;
+}
+
+Nfsstat4 Nfs4Program::op_read(Compound& c, const nfs4::ReadArgs& a, xdr::XdrEncoder& out) {
+  if (!c.current.set) return Nfsstat4::kNoFileHandle;
+  if (c.current.pseudo) return Nfsstat4::kIsDir;
+  nfs4::Stateid4 sid = a.stateid;
+  if (sid.is_current() && c.minor >= 1) {
+    if (!c.has_current_stateid) return Nfsstat4::kBadStateid;
+    sid = c.current_stateid;
+  }
+  if (Nfsstat4 st = state_.check_stateid(sid, c.current.fh, false); st != Nfsstat4::kOk) {
+    return st;
+  }
+  const std::uint32_t count = std::min(a.count, limits_.max_read);
+  const std::size_t eof_pos = out.position();
+  out.u32(0);
+  const std::size_t len_pos = out.position();
+  out.u32(0);
+  std::span<std::uint8_t> dst = out.reserve(count);
+  if (!out.ok()) return Nfsstat4::kServerFault;
+  std::uint32_t got = 0;
+  bool eof = false;
+  std::optional<storage::Attr> attr;
+  Status s = backend_.read(c.current.cred, c.current.fh, a.offset, dst, &got, &eof, &attr);
+  if (s != Status::kOk) return c.storage(s);
+  const std::size_t pad = std::min<std::size_t>(xdr::pad(got), count - got);
+  if (pad) std::memset(dst.data() + got, 0, pad);
+  out.rewind(len_pos + 4 + xdr::padded(got));
+  out.patch_u32(len_pos, got);
+  out.patch_u32(eof_pos, eof ? 1 : 0);
+  c.ctx.data_bytes_read += got;
+  return Nfsstat4::kOk;
+}
+
+Nfsstat4 Nfs4Program::op_readdir(Compound& c, const nfs4::ReaddirArgs& a, xdr::XdrEncoder& out) {
+  if (!c.current.set) return Nfsstat4::kNoFileHandle;
+  const std::size_t budget = std::min(a.maxcount, limits_.max_read);
+  if (budget < 16) return Nfsstat4::kTooSmall;
+  const std::size_t start = out.position();
+  const std::size_t limit = start + budget;
+  std::size_t n = 0;
+  auto encode_entry = [&](std::uint64_t cookie, std::string_view name, const Fh& f,
+                          const std::optional<storage::Attr>& attr) -> bool {
+    const std::size_t before = out.position();
+    out.boolean(true);  // value follows
+    out.u64(cookie);
+    out.string(name);
+    Nfsstat4 st = Nfsstat4::kOk;
+    if (!f.pseudo && !attr) st = Nfsstat4::kIo;
+    const std::size_t attr_pos = out.position();
+    if (st == Nfsstat4::kOk) st = encode_attrs(c, f, a.request, out);
+    if (st != Nfsstat4::kOk) {  // rdattr_error only (RFC 8881 §5.8.1.12)
+      out.rewind(attr_pos);
+      nfs4::Bitmap4 only;
+      only.set(nfs4::kRdattrError);
+      nfs4::AttrValues v;
+      v.minor = c.minor;
+      v.rdattr_error = static_cast<std::uint32_t>(st);
+      nfs4::encode_fattr(out, a.request.test(nfs4::kRdattrError) ? only : nfs4::Bitmap4{}, v);
+    }
+    // Room for the end of the list (value-follows false + eof) is kept.
+    if (!out.ok() || out.position() + 8 > limit) {
+      out.rewind(before);
+      return false;
+    }
+    ++n;
+    return true;
+  };
+  if (c.current.pseudo) {
+    out.fixed_opaque(storage::Verifier{});
+    const auto& node = c.pseudo->node(c.current.node);
+    std::uint64_t cookie = 2;
+    bool eof = true;
+    for (const auto& [name, id] : node.children) {
+      ++cookie;  // cookies 3, 4, ...: 0-2 are reserved (RFC 8881 §18.23.3)
+      if (cookie <= a.cookie) continue;
+      Fh f;
+      const auto& child = c.pseudo->node(id);
+      if (child.export_id) {
+        storage::FileHandle fh;
+        if (backend_.root_handle(*child.export_id, &fh) != Status::kOk ||
+            set_fh(c, fh, &f) != Nfsstat4::kOk) {
+          f = Fh{};
+          f.set = f.pseudo = true;
+          f.node = id;
+          f.fh = child.handle;
+        }
+      } else {
+        f.set = f.pseudo = true;
+        f.node = id;
+        f.fh = child.handle;
+      }
+      std::optional<storage::Attr> attr;
+      if (!f.pseudo) {
+        storage::Attr at;
+        if (backend_.getattr(f.fh, &at) == Status::kOk) attr = at;
+      }
+      if (!encode_entry(cookie, name, f, attr)) {
+        eof = false;
+        break;
+      }
+    }
+    if (n == 0 && !eof) return Nfsstat4::kTooSmall;
+    out.boolean(false);
+    out.boolean(eof);
+    return Nfsstat4::kOk;
+  }
+  // Entries of a real directory: the backend stats them (plus = true); a
+  // generous count limit here, the exact byte budget when encoding.
+  std::size_t guess = 0;
+  auto fits = [&](const storage::DirEntry& e) {
+    guess += 24 + xdr::padded(e.name.size()) + 64;
+    return guess <= budget;
+  };
+  std::vector<storage::DirEntry> entries;
+  storage::Verifier verf{};
+  bool eof = false;
+  std::optional<storage::Attr> dir_attr;
+  Status s = backend_.readdir(c.current.cred, c.current.fh, a.cookie, a.cookieverf, true, fits,
+                              &entries, &verf, &eof, &dir_attr);
+  if (s != Status::kOk) return c.storage(s == Status::kBadCookie ? Status::kBadCookie : s);
+  out.fixed_opaque(verf);
+  bool all = true;
+  for (const auto& e : entries) {
+    if (e.name == "." || e.name == "..") continue;
+    Fh f = c.current;
+    if (e.handle) f.fh = *e.handle;
+    if (!encode_entry(e.cookie, e.name, f, e.attr)) {
+      all = false;
+      break;
+    }
+  }
+  if (!all && n == 0) return Nfsstat4::kTooSmall;
+  out.boolean(false);
+  out.boolean(all && eof);
+  return Nfsstat4::kOk;
+}
+
+Nfsstat4 Nfs4Program::op_open(Compound& c, const nfs4::OpenArgs& a, xdr::XdrEncoder& out) {
+  if (!c.current.set) return Nfsstat4::kNoFileHandle;
+  if (a.claim != 0 && a.claim != 4) {
+    return a.claim == 1 ? Nfsstat4::kNoGrace : Nfsstat4::kNotSupp;
+  }
+  if (a.create && a.attr_status != Nfsstat4::kOk) return a.attr_status;
+  if (a.share_access == 0) return Nfsstat4::kInval;
+  if (c.current.pseudo) return a.claim == 0 ? (a.create ? Nfsstat4::kRoFs : Nfsstat4::kNoEnt)
+                                            : Nfsstat4::kIsDir;
+  const bool wants_write = a.share_access & nfs4::kShareAccessWrite;
+  if ((a.create || wants_write) && c.current.options.read_only) return Nfsstat4::kRoFs;
+  const auto& cred = c.current.cred;
+  storage::WccData dir_wcc;
+  storage::FileHandle file;
+  storage::Attr attr;
+  nfs4::Bitmap4 attrset;
+  bool created_check = false;
+  if (a.claim == 0) {
+    if (Nfsstat4 st = check_name(a.name); st != Nfsstat4::kOk) return st;
+    if (a.create) {
+      storage::CreateMode mode = a.createmode == 0   ? storage::CreateMode::kUnchecked
+                                 : a.createmode == 1 ? storage::CreateMode::kGuarded
+                                                     : storage::CreateMode::kExclusive;
+      storage::Verifier verf{};
+      std::memcpy(verf.data(), a.verifier.data(), verf.size());
+      storage::SetAttr set = a.createmode == 2 ? storage::SetAttr{} : a.attrs.set;
+      if (a.createmode == 3) {  // only suppattr_exclcreat may come along (§18.16.3)
+        const nfs4::Bitmap4 ok = nfs4::exclcreat_attrs();
+        for (int w = 0; w < 3; ++w) {
+          if (a.attrs.present.w[w] & ~ok.w[w]) return Nfsstat4::kInval;
+        }
+      }
+      Status s = backend_.create(cred, c.current.fh, a.name, mode, set, verf, &file, &attr,
+                                 &dir_wcc);
+      if (s != Status::kOk) return c.storage(s);
+      if (a.createmode == 3 && (set.mode || set.uid || set.gid || set.size)) {
+        storage::WccData wcc;
+        if (Status s2 = backend_.setattr(cred, file, set, std::nullopt, &wcc); s2 != Status::kOk) {
+          return c.storage(s2);
+        }
+      }
+      if (a.createmode != 2) attrset = a.attrs.present;
+      created_check = true;  // the creator may write the file it made
+    } else {
+      std::optional<storage::Attr> dir_attr;
+      Status s = backend_.lookup(cred, c.current.fh, a.name, &file, &attr, &dir_attr);
+      if (s != Status::kOk) return c.storage(s);
+      if (dir_attr) {
+        dir_wcc.before = storage::WccAttr{dir_attr->size, dir_attr->mtime, dir_attr->ctime};
+        dir_wcc.after = dir_attr;
+      }
+    }
+  } else {  // CLAIM_FH: the current filehandle is the file
+    file = c.current.fh;
+    if (Status s = backend_.getattr(file, &attr); s != Status::kOk) return c.storage(s);
+  }
+  if (attr.type == storage::FileType::kDir) return Nfsstat4::kIsDir;
+  if (attr.type == storage::FileType::kLnk) return Nfsstat4::kSymlink;
+  if (attr.type != storage::FileType::kReg) return Nfsstat4::kWrongType;
+  if (!created_check) {
+    std::uint32_t want = 0;
+    if (a.share_access & nfs4::kShareAccessRead) want |= kAccessRead;
+    if (wants_write) want |= kAccessModify;
+    std::uint32_t granted = 0;
+    std::optional<storage::Attr> ignored;
+    Status s = backend_.access(cred, file, want, &granted, &ignored);
+    if (s != Status::kOk) return c.storage(s);
+    // Reading an executable file for execution is allowed (RFC 8881 §18.16.3 note).
+    if ((want & kAccessRead) && !(granted & kAccessRead)) {
+      std::uint32_t x = 0;
+      backend_.access(cred, file, kAccessExecute, &x, &ignored);
+      if (x & kAccessExecute) granted |= kAccessRead;
+    }
+    if ((granted & want) != want) return Nfsstat4::kAccess;
+  }
+  nfs4::Stateid4 sid;
+  if (Nfsstat4 st = state_.open(c.clientid, a.owner, file, a.share_access, a.share_deny, &sid);
+      st != Nfsstat4::kOk) {
+    return st;
+  }
+  c.current.fh = file;
+  c.current_stateid = sid;
+  c.has_current_stateid = true;
+  nfs4::encode_stateid(out, sid);
+  nfs4::encode_change_info(out, dir_wcc);
+  out.u32(kOpenResultLocktypePosix);
+  nfs4::encode_bitmap(out, attrset);
+  out.u32(0);  // OPEN_DELEGATE_NONE
+  return Nfsstat4::kOk;
+}
+
+Nfsstat4 Nfs4Program::op_create(Compound& c, const nfs4::CreateArgs& a, xdr::XdrEncoder& out) {
+  if (!c.current.set) return Nfsstat4::kNoFileHandle;
+  if (a.bad_type) return Nfsstat4::kBadType;
+  if (a.attr_status != Nfsstat4::kOk) return a.attr_status;
+  if (Nfsstat4 st = check_name(a.name); st != Nfsstat4::kOk) return st;
+  const auto& cred = c.current.cred;
+  storage::FileHandle fh;
+  storage::Attr attr;
+  storage::WccData wcc;
+  Status s;
+  switch (a.type) {
+    case storage::FileType::kDir:
+      s = backend_.mkdir(cred, c.current.fh, a.name, a.attrs.set, &fh, &attr, &wcc);
+      break;
+    case storage::FileType::kLnk:
+      s = backend_.symlink(cred, c.current.fh, a.name, a.linkdata, a.attrs.set, &fh, &attr, &wcc);
+      break;
+    default:
+      s = backend_.mknod(cred, c.current.fh, a.name, a.type, a.attrs.set, a.major, a.minor, &fh,
+                         &attr, &wcc);
+      break;
+  }
+  if (s != Status::kOk) return c.storage(s);
+  c.current.fh = fh;
+  nfs4::encode_change_info(out, wcc);
+  nfs4::encode_bitmap(out, a.attrs.present);
+  return Nfsstat4::kOk;
+}
+
+Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound& c,
+                             xdr::XdrEncoder& out) {
+  const Op op = static_cast<Op>(opnum);
+  auto args = [&](auto& a) { return nfs4::decode(in, a); };
+  // Checks shared by the operations on the current filehandle.
+  auto need_fh = [&]() -> Nfsstat4 {
+    return c.current.set ? Nfsstat4::kOk : Nfsstat4::kNoFileHandle;
+  };
+  if (modifies(op)) {
+    // Arguments are decoded below; check the filehandle first only when set.
+    if (c.current.set && (c.current.pseudo || c.current.options.read_only)) {
+      // Consume the arguments so a malformed op still reports BADXDR first.
+      std::size_t extra;
+      if (!scan_op(opnum, in, limits_.max_read, &extra)) return Nfsstat4::kBadXdr;
+      return Nfsstat4::kRoFs;
+    }
+  }
+  switch (op) {
+    case Op::kPutrootfh: case Op::kPutpubfh:
+      return put_root(c);
+    case Op::kPutfh: {
+      nfs4::PutfhArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      storage::FileHandle fh;
+      if (!fh.assign(a.fh)) return Nfsstat4::kBadHandle;
+      return set_fh(c, fh, &c.current);
+    }
+    case Op::kGetfh:
+      if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
+      out.opaque(c.current.fh.bytes());
+      return Nfsstat4::kOk;
+    case Op::kSavefh:
+      if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
+      c.saved = c.current;
+      return Nfsstat4::kOk;
+    case Op::kRestorefh:
+      if (!c.saved.set) return Nfsstat4::kRestorefh;
+      c.current = c.saved;
+      return Nfsstat4::kOk;
+    case Op::kLookup: {
+      nfs4::NameArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      return op_lookup(c, a.name);
+    }
+    case Op::kLookupp:
+      return op_lookupp(c);
+    case Op::kGetattr: {
+      nfs4::GetattrArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
+      return encode_attrs(c, c.current, a.request, out);
+    }
+    case Op::kSetattr: {
+      nfs4::SetattrArgs a;
+      const std::size_t pos = out.position();
+      auto fail = [&](Nfsstat4 st) {
+        out.rewind(pos);
+        nfs4::encode_bitmap(out, {});
+        return st;
+      };
+      if (!args(a)) return fail(Nfsstat4::kBadXdr);
+      if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return fail(st);
+      if (a.attr_status != Nfsstat4::kOk) return fail(a.attr_status);
+      if (a.attrs.set.size) {
+        nfs4::Stateid4 sid = a.stateid;
+        if (sid.is_current() && c.has_current_stateid) sid = c.current_stateid;
+        if (Nfsstat4 st = state_.check_stateid(sid, c.current.fh, true); st != Nfsstat4::kOk) {
+          return fail(st);
+        }
+      }
+      storage::WccData wcc;
+      Status s = backend_.setattr(c.current.cred, c.current.fh, a.attrs.set, std::nullopt, &wcc);
+      if (s != Status::kOk) return fail(c.storage(s));
+      nfs4::encode_bitmap(out, a.attrs.present);
+      return Nfsstat4::kOk;
+    }
+    case Op::kAccess: {
+      nfs4::AccessArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
+      const std::uint32_t want = a.access & kAccessAll;
+      std::uint32_t granted = 0;
+      if (c.current.pseudo) {
+        granted = want & (kAccessRead | kAccessLookup | kAccessExecute);
+      } else {
+        std::optional<storage::Attr> attr;
+        Status s = backend_.access(c.current.cred, c.current.fh, want, &granted, &attr);
+        if (s != Status::kOk) return c.storage(s);
+        if (c.current.options.read_only) {
+          granted &= ~(kAccessModify | kAccessExtend | kAccessDelete);
+        }
+      }
+      out.u32(want);
+      out.u32(granted & want);
+      return Nfsstat4::kOk;
+    }
+    case Op::kReadlink: {
+      if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
+      if (c.current.pseudo) return Nfsstat4::kInval;
+      std::string target;
+      std::optional<storage::Attr> attr;
+      Status s = backend_.readlink(c.current.cred, c.current.fh, &target, &attr);
+      if (s != Status::kOk) return c.storage(s);
+      out.string(target);
+      return Nfsstat4::kOk;
+    }
+    case Op::kRead: {
+      nfs4::ReadArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      return op_read(c, a, out);
+    }
+    case Op::kWrite: {
+      nfs4::WriteArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
+      nfs4::Stateid4 sid = a.stateid;
+      if (sid.is_current() && c.has_current_stateid) sid = c.current_stateid;
+      if (Nfsstat4 st = state_.check_stateid(sid, c.current.fh, true); st != Nfsstat4::kOk) {
+        return st;
+      }
+      auto data = a.data.first(std::min<std::size_t>(a.data.size(), limits_.max_write));
+      const auto stable = static_cast<storage::StableHow>(a.stable);
+      const auto how = c.current.options.sync ? stable : storage::StableHow::kUnstable;
+      std::uint32_t count = 0;
+      storage::StableHow committed{};
+      storage::WccData wcc;
+      Status s = backend_.write(c.current.cred, c.current.fh, a.offset, data, how, &count,
+                                &committed, &wcc);
+      if (s != Status::kOk) return c.storage(s);
+      if (!c.current.options.sync) committed = stable;
+      c.ctx.data_bytes_written += count;
+      out.u32(count);
+      out.u32(static_cast<std::uint32_t>(committed));
+      out.fixed_opaque(writeverf_);
+      return Nfsstat4::kOk;
+    }
+    case Op::kCommit: {
+      nfs4::CommitArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
+      storage::WccData wcc;
+      Status s = backend_.commit(c.current.cred, c.current.fh, a.offset, a.count, &wcc);
+      if (s != Status::kOk) return c.storage(s);
+      out.fixed_opaque(writeverf_);
+      return Nfsstat4::kOk;
+    }
+    case Op::kCreate: {
+      nfs4::CreateArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      return op_create(c, a, out);
+    }
+    case Op::kRemove: {
+      nfs4::NameArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
+      if (Nfsstat4 st = check_name(a.name); st != Nfsstat4::kOk) return st;
+      storage::WccData wcc;
+      Status s = backend_.remove(c.current.cred, c.current.fh, a.name, &wcc);
+      if (s == Status::kIsDir || s == Status::kPerm) {
+        storage::WccData w2;
+        Status s2 = backend_.rmdir(c.current.cred, c.current.fh, a.name, &w2);
+        if (s2 != Status::kNotDir) {
+          s = s2;
+          wcc = w2;
+        }
+      }
+      if (s != Status::kOk) return c.storage(s);
+      nfs4::encode_change_info(out, wcc);
+      return Nfsstat4::kOk;
+    }
+    case Op::kRename: {
+      nfs4::RenameArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      if (!c.current.set || !c.saved.set) return Nfsstat4::kNoFileHandle;
+      if (c.saved.pseudo || c.saved.options.read_only) return Nfsstat4::kRoFs;
+      if (c.saved.export_id != c.current.export_id) return Nfsstat4::kXdev;
+      if (Nfsstat4 st = check_name(a.oldname); st != Nfsstat4::kOk) return st;
+      if (Nfsstat4 st = check_name(a.newname); st != Nfsstat4::kOk) return st;
+      storage::WccData from, to;
+      Status s = backend_.rename(c.current.cred, c.saved.fh, a.oldname, c.current.fh, a.newname,
+                                 &from, &to);
+      if (s != Status::kOk) return c.storage(s);
+      nfs4::encode_change_info(out, from);
+      nfs4::encode_change_info(out, to);
+      return Nfsstat4::kOk;
+    }
+    case Op::kLink: {
+      nfs4::NameArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      if (!c.current.set || !c.saved.set) return Nfsstat4::kNoFileHandle;
+      if (c.saved.pseudo) return Nfsstat4::kIsDir;
+      if (c.saved.export_id != c.current.export_id) return Nfsstat4::kXdev;
+      if (Nfsstat4 st = check_name(a.name); st != Nfsstat4::kOk) return st;
+      storage::WccData wcc;
+      std::optional<storage::Attr> attr;
+      Status s = backend_.link(c.current.cred, c.saved.fh, c.current.fh, a.name, &attr, &wcc);
+      if (s != Status::kOk) return c.storage(s);
+      nfs4::encode_change_info(out, wcc);
+      return Nfsstat4::kOk;
+    }
+    case Op::kReaddir: {
+      nfs4::ReaddirArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      return op_readdir(c, a, out);
+    }
+    case Op::kOpen: {
+      nfs4::OpenArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      return op_open(c, a, out);
+    }
+    case Op::kClose: {
+      nfs4::CloseArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
+      nfs4::Stateid4 sid = a.stateid;
+      if (sid.is_current()) {
+        if (!c.has_current_stateid) return Nfsstat4::kBadStateid;
+        sid = c.current_stateid;
+      }
+      if (Nfsstat4 st = state_.close(sid, c.current.fh); st != Nfsstat4::kOk) return st;
+      nfs4::Stateid4 invalid;  // the invalid special stateid (RFC 8881 §8.2.3)
+      invalid.seqid = 0xffffffffu;
+      nfs4::encode_stateid(out, invalid);
+      c.has_current_stateid = false;
+      return Nfsstat4::kOk;
+    }
+    case Op::kOpenDowngrade: {
+      nfs4::OpenDowngradeArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
+      nfs4::Stateid4 sid = a.stateid;
+      if (sid.is_current() && c.has_current_stateid) sid = c.current_stateid;
+      nfs4::Stateid4 res;
+      if (Nfsstat4 st = state_.open_downgrade(sid, c.current.fh, a.share_access, a.share_deny, &res);
+          st != Nfsstat4::kOk) {
+        return st;
+      }
+      c.current_stateid = res;
+      c.has_current_stateid = true;
+      nfs4::encode_stateid(out, res);
+      return Nfsstat4::kOk;
+    }
+    case Op::kSecinfo: case Op::kSecinfoNoName: {
+      if (op == Op::kSecinfo) {
+        nfs4::NameArgs a;
+        if (!args(a)) return Nfsstat4::kBadXdr;
+        if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
+        if (Nfsstat4 st = check_name(a.name); st != Nfsstat4::kOk) return st;
+        Compound probe = c;
+        if (Nfsstat4 st = op_lookup(probe, a.name); st != Nfsstat4::kOk) return st;
+      } else {
+        nfs4::SecinfoNoNameArgs a;
+        if (!args(a)) return Nfsstat4::kBadXdr;
+        if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
+      }
+      out.u32(1);
+      out.u32(static_cast<std::uint32_t>(rpc::AuthFlavor::kSys));
+      c.current = Fh{};  // SECINFO consumes the current filehandle (§2.6.3.1.1.8)
+      return Nfsstat4::kOk;
+    }
+    case Op::kTestStateid: {
+      nfs4::TestStateidArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      out.u32(static_cast<std::uint32_t>(a.stateids.size()));
+      for (const auto& s : a.stateids) {
+        out.u32(static_cast<std::uint32_t>(state_.test_stateid(c.clientid, s)));
+      }
+      return Nfsstat4::kOk;
+    }
+    case Op::kFreeStateid: {
+      nfs4::StateidArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      return state_.free_stateid(c.clientid, a.stateid);
+    }
+    case Op::kSequence: {
+      nfs4::SequenceArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      Nfs4State::SequenceResult r;
+      if (Nfsstat4 st = state_.sequence(a, &r); st != Nfsstat4::kOk) return st;
+      if (r.replay) {
+        c.replay = true;
+        c.replay_bytes = std::move(r.cached);
+        return Nfsstat4::kOk;
+      }
+      c.in_session = true;
+      c.sessionid = a.sessionid;
+      c.slotid = a.slotid;
+      c.clientid = r.clientid;
+      c.max_ops = r.max_ops;
+      out.fixed_opaque(a.sessionid);
+      out.u32(a.sequenceid);
+      out.u32(a.slotid);
+      out.u32(r.highest_slotid);
+      out.u32(r.target_highest_slotid);
+      out.u32(r.status_flags);
+      return Nfsstat4::kOk;
+    }
+    case Op::kExchangeId: {
+      nfs4::ExchangeIdArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      if (a.state_protect != 0) return Nfsstat4::kNotSupp;  // only SP4_NONE for now
+      Nfs4State::ExchangeIdResult r;
+      if (Nfsstat4 st = state_.exchange_id(a, &r); st != Nfsstat4::kOk) return st;
+      out.u64(r.clientid);
+      out.u32(r.sequenceid);
+      out.u32(kExchgidUseNonPnfs | (r.confirmed ? kExchgidConfirmedR : 0));
+      out.u32(0);             // SP4_NONE
+      out.u64(0);             // so_minor_id
+      out.string("nasd");     // so_major_id
+      out.string("nasd");     // server scope
+      out.u32(0);             // no nfs_impl_id4
+      return Nfsstat4::kOk;
+    }
+    case Op::kCreateSession: {
+      nfs4::CreateSessionArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      Nfs4State::CreateSessionResult r;
+      if (Nfsstat4 st = state_.create_session(a, &r); st != Nfsstat4::kOk) return st;
+      out.fixed_opaque(r.sessionid);
+      out.u32(r.sequence);
+      out.u32(r.flags);
+      nfs4::encode_channel_attrs(out, r.fore);
+      nfs4::encode_channel_attrs(out, r.back);
+      return Nfsstat4::kOk;
+    }
+    case Op::kDestroySession: {
+      nfs4::SessionArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      return state_.destroy_session(a.sessionid);
+    }
+    case Op::kDestroyClientid: {
+      nfs4::ClientidArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      return state_.destroy_clientid(a.clientid);
+    }
+    case Op::kBindConnToSession: {
+      nfs4::BindConnArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      if (Nfsstat4 st = state_.bind_conn(a.sessionid); st != Nfsstat4::kOk) return st;
+      out.fixed_opaque(a.sessionid);
+      out.u32(1);  // CDFS4_FORE: no back channel
+      out.boolean(false);
+      return Nfsstat4::kOk;
+    }
+    case Op::kReclaimComplete: {
+      nfs4::ReclaimCompleteArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      if (a.one_fs) return Nfsstat4::kOk;  // per-fs reclaim: nothing to track
+      return state_.reclaim_complete(c.clientid);
+    }
+    default:
+      return Nfsstat4::kNotSupp;
+  }
+}
+
+storage::Status Nfs4Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) {
+  if (args.empty()) return Status::kOk;  // NULL
+  auto& a = args.get<CompoundArgs>();
+  Compound c(ctx);
+  c.table = exports_.current();
+  c.pseudo = pseudo(*c.table);
+  c.minor = a.header.minorversion;
+  const std::size_t body = out.position();
+  out.u32(0);  // status, patched
+  out.string(a.header.tag);
+  const std::size_t numres_pos = out.position();
+  out.u32(0);
+  xdr::XdrDecoder in(a.ops);
+  Nfsstat4 last = Nfsstat4::kOk;
+  std::uint32_t nres = 0;
+  for (std::uint32_t i = 0; i < a.header.numops; ++i) {
+    std::uint32_t opnum = in.u32();
+    Nfsstat4 st = Nfsstat4::kOk;
+    bool run = true;
+    if (!in.ok()) {
+      opnum = static_cast<std::uint32_t>(Op::kIllegal);
+      st = Nfsstat4::kBadXdr;
+      run = false;
+    } else if (opnum < 3 || opnum > nfs4::last_op(c.minor)) {
+      opnum = static_cast<std::uint32_t>(Op::kIllegal);
+      st = Nfsstat4::kOpIllegal;
+      run = false;
+    } else if (i == 0) {
+      const Op op = static_cast<Op>(opnum);
+      const bool sessionless = op == Op::kExchangeId || op == Op::kCreateSession ||
+                               op == Op::kDestroySession || op == Op::kBindConnToSession ||
+                               op == Op::kDestroyClientid;
+      if (op != Op::kSequence && !sessionless) {
+        st = Nfsstat4::kOpNotInSession;
+        run = false;
+      } else if (sessionless && a.header.numops > 1 && op != Op::kDestroySession &&
+                 op != Op::kDestroyClientid) {
+        st = Nfsstat4::kNotOnlyOp;
+        run = false;
+      }
+    } else if (static_cast<Op>(opnum) == Op::kSequence) {
+      st = Nfsstat4::kSequencePos;
+      run = false;
+    } else if (c.in_session && i >= c.max_ops) {
+      st = Nfsstat4::kTooManyOps;
+      run = false;
+    }
+    out.u32(opnum);
+    const std::size_t status_pos = out.position();
+    out.u32(0);
+    if (run) st = run_op(opnum, in, c, out);
+    if (c.replay) {
+      // SEQUENCE found a retried request: send the cached reply again.
+      out.rewind(body);
+      auto dst = out.reserve(c.replay_bytes.size());
+      if (dst.size() == c.replay_bytes.size() && !dst.empty()) {
+        std::memcpy(dst.data(), c.replay_bytes.data(), dst.size());
+      }
+      return Status::kOk;
+    }
+    if (st != Nfsstat4::kOk && static_cast<Op>(opnum) != Op::kSetattr) {
+      out.rewind(status_pos + 4);  // error results carry no body
+    }
+    out.patch_u32(status_pos, static_cast<std::uint32_t>(st));
+    ++nres;
+    if (st != Nfsstat4::kOk) {
+      last = st;
+      break;
+    }
+  }
+  out.patch_u32(body, static_cast<std::uint32_t>(last));
+  out.patch_u32(numres_pos, nres);
+  if (c.in_session) {
+    // A reply that overflowed becomes SYSTEM_ERR in the pipeline: not cached.
+    state_.complete_slot(c.sessionid, c.slotid, out.written().subspan(body), out.ok());
+  }
+  if (last == Nfsstat4::kOk) return Status::kOk;
+  return c.storage_status != Status::kOk ? c.storage_status : Status::kInval;
+}
+
+}  // namespace nasd::server

@@ -1,0 +1,114 @@
+// Nfs4Program: the NFS version 4 RPC program (100003 v4; minor versions 1
+// and 2, RFC 8881 / RFC 7862) on top of a storage::Backend, as hooks for the
+// pipeline stages (server/program.h).  It shares the pipeline, pools, backend
+// and export table with Nfs3Program; the pipeline dispatches by (program,
+// version).
+//
+// Stages:
+//   decode    COMPOUND header (tag, minorversion, op count); the operations
+//             stay in the request buffer (which lives until the reply is
+//             finished) and are walked once to size the reply buffer.  An
+//             ArgSlot (1 KiB) could not hold a COMPOUND's decoded operations,
+//             so execute() decodes each operation again just before it runs.
+//   validate  minor version (0 and > 2: NFS4ERR_MINOR_VERS_MISMATCH, minor
+//             version 0 needs SETCLIENTID etc., which come later) and the op
+//             count limit (NFS4ERR_RESOURCE).
+//   execute   runs the operations in order with the current and saved
+//             filehandle, stops at the first error (RFC 8881 §16.2.3).
+//             4.1 compounds must start with SEQUENCE (or be a session-less
+//             EXCHANGE_ID / CREATE_SESSION / DESTROY_SESSION /
+//             BIND_CONN_TO_SESSION / DESTROY_CLIENTID); SEQUENCE's slot reply
+//             cache replays a retried request byte for byte.
+//
+// Implemented operations: ACCESS, CLOSE, COMMIT, CREATE, GETATTR, GETFH, LINK,
+// LOOKUP, LOOKUPP, OPEN (CLAIM_NULL, CLAIM_FH; UNCHECKED4, GUARDED4,
+// EXCLUSIVE4, EXCLUSIVE4_1), OPEN_DOWNGRADE, PUTFH, PUTPUBFH, PUTROOTFH, READ,
+// READDIR, READLINK, REMOVE, RENAME, RESTOREFH, SAVEFH, SECINFO, SETATTR,
+// WRITE, BIND_CONN_TO_SESSION, EXCHANGE_ID, CREATE_SESSION, DESTROY_SESSION,
+// FREE_STATEID, SECINFO_NO_NAME, SEQUENCE, TEST_STATEID, DESTROY_CLIENTID,
+// RECLAIM_COMPLETE.  Every other operation of the minor version answers
+// NFS4ERR_NOTSUPP; numbers outside it NFS4ERR_OP_ILLEGAL.  READ and WRITE
+// accept the anonymous and bypass stateids (the I/O itself is stateless).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "protocol/nfs4.h"
+#include "server/export_registry.h"
+#include "server/nfs4_pseudo.h"
+#include "server/nfs4_state.h"
+#include "server/program.h"
+#include "storage/backend.h"
+
+namespace nasd::server {
+
+/// Limits the NFSv4 server advertises and enforces.
+struct Nfs4Limits {
+  std::uint32_t max_read = 1 << 20;   // bytes; maxread attribute, READ counts clamp to it
+  std::uint32_t max_write = 1 << 20;  // bytes; longer WRITEs are shortened
+  std::uint32_t max_ops = 64;         // operations per COMPOUND
+};
+
+class Nfs4Program final : public Program {
+ public:
+  /// `writeverf` is returned by WRITE and COMMIT (new at every start).
+  Nfs4Program(storage::Backend& backend, const ExportRegistry& exports, Nfs4State& state,
+              Nfs4Limits limits, storage::Verifier writeverf);
+
+  std::uint32_t number() const override { return nfs4::kProgram; }
+  std::uint32_t low_version() const override { return nfs4::kVersion; }
+  std::uint32_t high_version() const override { return nfs4::kVersion; }
+  const char* name() const override { return "nfs4"; }
+  const char* procedure_name(std::uint32_t proc) const override;
+  std::uint32_t procedure_count() const override { return nfs4::kProcCount; }
+
+  DecodeResult decode(const CallContext& ctx, xdr::XdrDecoder& in, ArgSlot& args) override;
+  std::size_t max_reply_size(const CallContext& ctx, ArgSlot& args) override;
+  bool validate(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) override;
+  storage::Status execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) override;
+
+  /// Reply bytes reserved per operation besides READ data / READDIR entries.
+  static constexpr std::size_t kPerOpReply = 1024;
+
+  /// What the parse stage keeps of a COMPOUND (views into the request).
+  struct CompoundArgs {
+    nfs4::CompoundHeader header;
+    std::span<const std::uint8_t> ops;   // the encoded operations
+    std::size_t reply_estimate = 0;      // bytes
+  };
+
+ private:
+  struct Compound;  // per-call execution state (nfs4_program.cc)
+  struct Fh;
+
+  std::shared_ptr<const PseudoFs> pseudo(const ExportTable& table);
+  nfs4::Nfsstat4 run_op(std::uint32_t op, xdr::XdrDecoder& in, Compound& c, xdr::XdrEncoder& out);
+
+  // Operation handlers; each encodes its result body after the status on
+  // success (SETATTR also on failure) and returns the status.
+  nfs4::Nfsstat4 set_fh(Compound& c, const storage::FileHandle& fh, Fh* out);
+  nfs4::Nfsstat4 put_root(Compound& c);
+  nfs4::Nfsstat4 op_lookup(Compound& c, std::string_view name);
+  nfs4::Nfsstat4 op_lookupp(Compound& c);
+  nfs4::Nfsstat4 encode_attrs(Compound& c, const Fh& fh, const nfs4::Bitmap4& req,
+                              xdr::XdrEncoder& out);
+  nfs4::Nfsstat4 op_read(Compound& c, const nfs4::ReadArgs& a, xdr::XdrEncoder& out);
+  nfs4::Nfsstat4 op_readdir(Compound& c, const nfs4::ReaddirArgs& a, xdr::XdrEncoder& out);
+  nfs4::Nfsstat4 op_open(Compound& c, const nfs4::OpenArgs& a, xdr::XdrEncoder& out);
+  nfs4::Nfsstat4 op_create(Compound& c, const nfs4::CreateArgs& a, xdr::XdrEncoder& out);
+
+  storage::Backend& backend_;
+  const ExportRegistry& exports_;
+  Nfs4State& state_;
+  Nfs4Limits limits_;
+  storage::Verifier writeverf_;
+  storage::Time started_;
+  std::mutex pseudo_mu_;
+  std::shared_ptr<const ExportTable> pseudo_table_;
+  std::shared_ptr<const PseudoFs> pseudo_;
+};
+
+}  // namespace nasd::server

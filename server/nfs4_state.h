@@ -1,0 +1,207 @@
+// Nfs4State: NFSv4.1 client, session and open state (RFC 8881 §2.4, §2.10,
+// §9.1): EXCHANGE_ID client records, CREATE_SESSION sessions with a slot
+// table and a per-slot reply cache (exactly-once semantics, §2.10.6),
+// leases renewed by SEQUENCE and expired lazily, and open stateids with
+// share reservations.
+//
+// Back channel: sessions are created without CREATE_SESSION4_FLAG_CONN_BACK_CHAN
+// in the reply, so the server promises no callbacks; it never hands out
+// delegations, so it never needs one (RFC 8881 §18.36.3).
+//
+// Memory is bounded: at most Config::max_clients client records,
+// max_sessions_per_client sessions each, max_slots slots per session whose
+// cached replies are at most max_cached_reply bytes each (larger replies are
+// not cached: a retry of one gets NFS4ERR_RETRY_UNCACHED_REP), and
+// max_opens_per_client open stateids per client.
+//
+// Thread-safe: one mutex guards everything (calls are short and never touch
+// the disk).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "protocol/nfs4.h"
+#include "storage/types.h"
+
+namespace nasd::server {
+
+class Nfs4State {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  struct Config {
+    std::chrono::seconds lease{90};
+    std::uint32_t max_slots = 64;               // fore-channel slots offered per session
+    std::uint32_t max_ops = 64;                 // operations per COMPOUND
+    std::uint32_t max_request = 1u << 20;       // ca_maxrequestsize, bytes
+    std::uint32_t max_response = 1u << 20;      // ca_maxresponsesize, bytes
+    std::uint32_t max_cached_reply = 8192;      // ca_maxresponsesize_cached cap, bytes
+    std::size_t max_clients = 4096;
+    std::size_t max_sessions_per_client = 16;
+    std::size_t max_opens_per_client = 1u << 16;
+    std::uint32_t boot = 0;                     // distinguishes this server instance's ids
+  };
+
+  /// `now` is the clock (tests inject one to expire leases).
+  explicit Nfs4State(Config config, std::function<Clock::time_point()> now = Clock::now);
+
+  const Config& config() const { return config_; }
+
+  // ------------------------------------------------ clients and sessions
+
+  struct ExchangeIdResult {
+    std::uint64_t clientid = 0;
+    std::uint32_t sequenceid = 0;
+    bool confirmed = false;
+  };
+  /// EXCHANGE_ID (RFC 8881 §18.35.5, the non-update cases and
+  /// EXCHGID4_FLAG_UPD_CONFIRMED_REC_A).  kResource when max_clients
+  /// records exist.
+  nfs4::Nfsstat4 exchange_id(const nfs4::ExchangeIdArgs& a, ExchangeIdResult* r);
+
+  struct CreateSessionResult {
+    nfs4::SessionId sessionid{};
+    std::uint32_t sequence = 0;
+    std::uint32_t flags = 0;
+    nfs4::ChannelAttrs fore, back;
+  };
+  /// CREATE_SESSION (§18.36): confirms the client, negotiates the channel
+  /// attributes (fore channel: min of the client's and ours), kStaleClientid
+  /// for an unknown client, kSeqMisordered for a wrong csa_sequence, the
+  /// previous result for a retry of the last one.
+  nfs4::Nfsstat4 create_session(const nfs4::CreateSessionArgs& a, CreateSessionResult* r);
+
+  /// DESTROY_SESSION (§18.37).  kBadSession when unknown.
+  nfs4::Nfsstat4 destroy_session(const nfs4::SessionId& id);
+  /// DESTROY_CLIENTID (§18.50).  kClientidBusy while it has sessions.
+  nfs4::Nfsstat4 destroy_clientid(std::uint64_t clientid);
+  /// BIND_CONN_TO_SESSION (§18.34): kBadSession when unknown.
+  nfs4::Nfsstat4 bind_conn(const nfs4::SessionId& id);
+  /// RECLAIM_COMPLETE (§18.51): kCompleteAlready the second time.
+  nfs4::Nfsstat4 reclaim_complete(std::uint64_t clientid);
+
+  struct SequenceResult {
+    std::uint64_t clientid = 0;
+    std::uint32_t highest_slotid = 0;         // highest slot of the table
+    std::uint32_t target_highest_slotid = 0;
+    std::uint32_t status_flags = 0;
+    std::uint32_t max_ops = 0;                // negotiated ca_maxoperations
+    std::uint32_t max_cached = 0;             // negotiated ca_maxresponsesize_cached
+    bool replay = false;                      // `cached` holds the reply to send again
+    std::vector<std::uint8_t> cached;
+  };
+  /// SEQUENCE (§18.46.3) slot handling: a new request (seqid = slot's + 1)
+  /// marks the slot busy and renews the lease; a retry of the last request
+  /// returns its cached reply (replay), kRetryUncachedRep when it was not
+  /// cached, kDelay while it is still executing; any other seqid is
+  /// kSeqMisordered; kBadSlot beyond the table; kBadSession unknown session.
+  nfs4::Nfsstat4 sequence(const nfs4::SequenceArgs& a, SequenceResult* r);
+  /// Ends the request started by a successful non-replay sequence(): stores
+  /// `reply` (the whole COMPOUND reply body) when `cacheable` and it fits the
+  /// cache limit, and frees the slot.
+  void complete_slot(const nfs4::SessionId& id, std::uint32_t slotid,
+                     std::span<const std::uint8_t> reply, bool cacheable = true);
+
+  // ------------------------------------------------ open state
+
+  /// OPEN (§18.16.3) share reservation for `owner` of `clientid` on `fh`:
+  /// kShareDenied when it conflicts with another owner's access/deny; an
+  /// existing open of the same owner is upgraded (union of modes, seqid+1).
+  nfs4::Nfsstat4 open(std::uint64_t clientid, std::span<const std::uint8_t> owner,
+                      const storage::FileHandle& fh, std::uint32_t access, std::uint32_t deny,
+                      nfs4::Stateid4* out);
+  /// Checks a stateid given to READ/WRITE/SETATTR on `fh`: the special
+  /// anonymous / bypass stateids pass; an open stateid must belong to `fh`
+  /// (kBadStateid), be current (kOldStateid when its seqid is older; seqid 0
+  /// means "current", §8.2.2) and allow `write` access when asked
+  /// (kOpenMode).  kStaleStateid for another server instance's ids.
+  nfs4::Nfsstat4 check_stateid(const nfs4::Stateid4& s, const storage::FileHandle& fh,
+                               bool write);
+  /// CLOSE (§18.2): frees the open.
+  nfs4::Nfsstat4 close(const nfs4::Stateid4& s, const storage::FileHandle& fh);
+  /// OPEN_DOWNGRADE (§18.18): access/deny must be subsets (kInval).
+  nfs4::Nfsstat4 open_downgrade(const nfs4::Stateid4& s, const storage::FileHandle& fh,
+                                std::uint32_t access, std::uint32_t deny, nfs4::Stateid4* out);
+  /// TEST_STATEID for one stateid of `clientid` (§18.48).
+  nfs4::Nfsstat4 test_stateid(std::uint64_t clientid, const nfs4::Stateid4& s);
+  /// FREE_STATEID (§18.38): kLocksHeld for a live open, kBadStateid unknown.
+  nfs4::Nfsstat4 free_stateid(std::uint64_t clientid, const nfs4::Stateid4& s);
+
+  /// Removes clients whose lease has expired (with their sessions and
+  /// opens).  Called by the operations above; public for tests.
+  void expire();
+
+  std::size_t client_count() const;
+  std::size_t open_count() const;
+
+ private:
+  struct Slot {
+    std::uint32_t seqid = 0;
+    bool busy = false;
+    bool cached = false;
+    std::vector<std::uint8_t> reply;
+  };
+  struct Session {
+    nfs4::SessionId id{};
+    std::uint64_t clientid = 0;
+    std::vector<Slot> slots;
+    std::uint32_t max_ops = 0;
+    std::uint32_t max_cached = 0;
+  };
+  struct Client {
+    std::uint64_t clientid = 0;
+    std::string ownerid;
+    nfs4::Verifier4 verifier{};
+    bool confirmed = false;
+    bool reclaim_complete = false;
+    std::uint32_t cs_sequence = 1;  // next expected csa_sequence
+    std::optional<CreateSessionResult> last_session;
+    Clock::time_point renewed;
+    std::vector<nfs4::SessionId> sessions;
+    std::size_t opens = 0;
+    int busy_slots = 0;
+  };
+  using Other = std::array<std::uint8_t, 12>;
+  struct OpenState {
+    std::uint64_t clientid = 0;
+    std::string owner;
+    std::string fh;  // handle bytes
+    std::uint32_t seqid = 1;
+    std::uint32_t access = 0, deny = 0;
+  };
+  struct OtherHash {
+    std::size_t operator()(const Other& o) const;
+  };
+  struct SessionHash {
+    std::size_t operator()(const nfs4::SessionId& s) const;
+  };
+
+  void expire_locked(Clock::time_point now);
+  void drop_client_locked(std::uint64_t clientid);
+  Client* client_locked(std::uint64_t clientid);
+  nfs4::Nfsstat4 find_open_locked(const nfs4::Stateid4& s, OpenState** out);
+
+  const Config config_;
+  const std::function<Clock::time_point()> now_;
+  mutable std::mutex mu_;
+  std::uint32_t next_client_ = 1;
+  std::uint32_t next_session_ = 1;
+  std::uint64_t next_open_ = 1;
+  Clock::time_point last_sweep_{};
+  std::map<std::uint64_t, Client> clients_;
+  std::unordered_map<nfs4::SessionId, Session, SessionHash> sessions_;
+  std::unordered_map<Other, OpenState, OtherHash> opens_;
+  std::unordered_multimap<std::string, Other> opens_by_fh_;
+};
+
+}  // namespace nasd::server

@@ -1,0 +1,349 @@
+// NFSv4.1 against the real process with hand-made COMPOUNDs over raw TCP
+// (libnfs speaks only 4.0, which nasd does not serve yet): session set-up,
+// the pseudo-filesystem, OPEN/WRITE/READ/CLOSE, the SEQUENCE reply cache and
+// the COMPOUND error rules (RFC 8881 §2.10.6, §16.2.3, §18).
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "tests/integration/integration_fixture.h"
+
+namespace nasd::integration {
+namespace {
+
+constexpr std::uint32_t kNfs4 = 4, kCompound = 1;
+// Operation numbers and statuses (RFC 8881 §16.2, §15.1).
+constexpr std::uint32_t OP_CLOSE = 4, OP_GETATTR = 9, OP_GETFH = 10, OP_LOCK = 12,
+                        OP_LOOKUP = 15, OP_OPEN = 18, OP_PUTFH = 22, OP_PUTROOTFH = 24,
+                        OP_READ = 25, OP_READDIR = 26, OP_WRITE = 38, OP_EXCHANGE_ID = 42,
+                        OP_CREATE_SESSION = 43, OP_SEQUENCE = 53, OP_RECLAIM_COMPLETE = 58;
+constexpr std::uint32_t NFS4_OK = 0, NFS4ERR_NOENT = 2, NFS4ERR_NOTSUPP = 10004,
+                        NFS4ERR_MINOR_VERS_MISMATCH = 10021, NFS4ERR_OP_ILLEGAL = 10044,
+                        NFS4ERR_SEQ_MISORDERED = 10063, NFS4ERR_OP_NOT_IN_SESSION = 10071,
+                        NFS4ERR_NOFILEHANDLE = 10020;
+
+void put_u64(std::string& s, std::uint64_t v) {
+  put_u32(s, static_cast<std::uint32_t>(v >> 32));
+  put_u32(s, static_cast<std::uint32_t>(v));
+}
+void put_opaque(std::string& s, const std::string& b) {
+  put_u32(s, static_cast<std::uint32_t>(b.size()));
+  s += b;
+  s.append((4 - b.size() % 4) % 4, '\0');
+}
+
+/// A COMPOUND's reply body (after the RPC header) with a read position:
+/// overall status, then (op, status, body) per result.
+struct Result {
+  std::string raw;
+  std::size_t pos = 0;
+  std::uint32_t status = 0;
+  std::uint32_t numres = 0;
+  std::uint32_t u32() {
+    std::uint32_t v = get_u32(raw, pos);
+    pos += 4;
+    return v;
+  }
+  std::uint64_t u64() {
+    std::uint64_t hi = u32();
+    return hi << 32 | u32();
+  }
+  std::string fixed(std::size_t n) {
+    std::string r = raw.substr(pos, n);
+    pos += n + (4 - n % 4) % 4;
+    return r;
+  }
+  std::string opaque() { return fixed(u32()); }
+  /// Reads the next result's op (EXPECTs `op`) and returns its status.
+  std::uint32_t next(std::uint32_t op) {
+    EXPECT_EQ(u32(), op);
+    return u32();
+  }
+};
+
+class Nfs4CompoundTest : public NasdTest {
+ protected:
+  /// RPC call header with AUTH_SYS uid 0 / gid 0 (the exports are no_root_squash).
+  std::string header(std::uint32_t xid) {
+    std::string s;
+    for (std::uint32_t v : {xid, 0u, 2u, 100003u, kNfs4, kCompound}) put_u32(s, v);
+    std::string cred;
+    put_u32(cred, 0);  // stamp
+    put_opaque(cred, "test");
+    put_u32(cred, 0);
+    put_u32(cred, 0);
+    put_u32(cred, 0);
+    put_u32(s, 1);  // AUTH_SYS
+    put_opaque(s, cred);
+    put_u32(s, 0);
+    put_u32(s, 0);
+    return s;
+  }
+  /// Sends COMPOUND(tag "t", minor, ops) and returns the result.
+  Result compound(const std::string& ops, std::uint32_t nops, std::uint32_t minor = 1) {
+    std::string rec = header(++xid_);
+    put_opaque(rec, "t");
+    put_u32(rec, minor);
+    put_u32(rec, nops);
+    rec += ops;
+    EXPECT_TRUE(conn_->send_record(rec));
+    auto reply = conn_->recv_record();
+    Result res;
+    if (!reply) {
+      ADD_FAILURE() << "no reply";
+      return res;
+    }
+    EXPECT_EQ(get_u32(*reply, 20), 0u) << "accept_stat";
+    res.raw = reply->substr(24);
+        res.status = res.u32();
+    res.opaque();  // tag
+    res.numres = res.u32();
+    return res;
+  }
+  /// EXCHANGE_ID + CREATE_SESSION; leaves the session id in sid_.
+  void open_session() {
+    conn_ = std::make_unique<RawConnection>(nasd_->nfs_port());
+    std::string ops;
+    put_u32(ops, OP_EXCHANGE_ID);
+    ops.append(8, '\x11');
+    put_opaque(ops, "nfs4 integration test client");
+    put_u32(ops, 0);  // flags
+    put_u32(ops, 0);  // SP4_NONE
+    put_u32(ops, 0);  // no impl id
+    Result e = compound(ops, 1);
+    ASSERT_EQ(e.status, NFS4_OK);
+    ASSERT_EQ(e.next(OP_EXCHANGE_ID), NFS4_OK);
+    const std::uint64_t clientid = e.u64();
+    const std::uint32_t seq = e.u32();
+    ops.clear();
+    put_u32(ops, OP_CREATE_SESSION);
+    put_u64(ops, clientid);
+    put_u32(ops, seq);
+    put_u32(ops, 0);
+    for (int ch = 0; ch < 2; ++ch) {
+      for (std::uint32_t v : {0u, 1u << 20, 1u << 20, 4096u, 16u, 8u, 0u}) put_u32(ops, v);
+    }
+    put_u32(ops, 0x40000000);
+    put_u32(ops, 0);  // no callback security
+    Result c = compound(ops, 1);
+    ASSERT_EQ(c.status, NFS4_OK);
+    ASSERT_EQ(c.next(OP_CREATE_SESSION), NFS4_OK);
+    sid_ = c.fixed(16);
+  }
+  /// SEQUENCE for slot 0 with the next seqid (or `seqid`).
+  std::string sequence(std::uint32_t seqid = 0) {
+    std::string ops;
+    put_u32(ops, OP_SEQUENCE);
+    ops += sid_;
+    put_u32(ops, seqid ? seqid : ++slot_seq_);
+    put_u32(ops, 0);
+    put_u32(ops, 0);
+    put_u32(ops, 1);  // cachethis
+    return ops;
+  }
+  /// PUTROOTFH + LOOKUP of every component of `path`.
+  std::pair<std::string, std::uint32_t> walk(const std::filesystem::path& path) {
+    std::string ops;
+    std::uint32_t n = 1;
+    put_u32(ops, OP_PUTROOTFH);
+    for (const auto& part : path.relative_path()) {
+      put_u32(ops, OP_LOOKUP);
+      put_opaque(ops, part.string());
+      ++n;
+    }
+    return {ops, n};
+  }
+  static std::string getattr(std::initializer_list<std::uint32_t> attrs) {
+    std::uint32_t w[3] = {0, 0, 0};
+    for (auto a : attrs) w[a / 32] |= 1u << (a % 32);
+    std::string ops;
+    put_u32(ops, OP_GETATTR);
+    put_u32(ops, 3);
+    for (auto v : w) put_u32(ops, v);
+    return ops;
+  }
+
+  std::unique_ptr<RawConnection> conn_;
+  std::uint32_t xid_ = 0;
+  std::uint32_t slot_seq_ = 0;
+  std::string sid_;
+};
+
+TEST_F(Nfs4CompoundTest, MinorVersionZeroIsMismatch) {
+  conn_ = std::make_unique<RawConnection>(nasd_->nfs_port());
+  std::string ops;
+  put_u32(ops, OP_PUTROOTFH);
+  Result r = compound(ops, 1, 0);
+  EXPECT_EQ(r.status, NFS4ERR_MINOR_VERS_MISMATCH);
+  EXPECT_EQ(r.numres, 0u);
+}
+
+TEST_F(Nfs4CompoundTest, FirstOpMustBeSequence) {
+  conn_ = std::make_unique<RawConnection>(nasd_->nfs_port());
+  std::string ops;
+  put_u32(ops, OP_PUTROOTFH);
+  Result r = compound(ops, 1);
+  EXPECT_EQ(r.status, NFS4ERR_OP_NOT_IN_SESSION);
+}
+
+TEST_F(Nfs4CompoundTest, PseudoRootLeadsToExportAndGetattrWorks) {
+  open_session();
+  auto [ops, n] = walk(nasd_->export_dir());
+  std::string all = sequence() + ops;
+  put_u32(all, OP_GETFH);
+  all += getattr({1 /* type */, 4 /* size */, 33 /* mode */});
+  Result r = compound(all, n + 3);
+  ASSERT_EQ(r.status, NFS4_OK);
+  EXPECT_EQ(r.numres, n + 3);
+}
+
+TEST_F(Nfs4CompoundTest, UnknownNameStopsTheCompoundAtThatOp) {
+  open_session();
+  std::string ops = sequence();
+  put_u32(ops, OP_PUTROOTFH);
+  put_u32(ops, OP_LOOKUP);
+  put_opaque(ops, "no-such-dir");
+  put_u32(ops, OP_GETFH);
+  Result r = compound(ops, 4);
+  EXPECT_EQ(r.status, NFS4ERR_NOENT);
+  EXPECT_EQ(r.numres, 3u);  // SEQUENCE, PUTROOTFH, LOOKUP; GETFH never ran
+}
+
+TEST_F(Nfs4CompoundTest, UnimplementedOpIsNotSuppAndIllegalOpIsOpIllegal) {
+  open_session();
+  std::string ops = sequence();
+  put_u32(ops, OP_PUTROOTFH);
+  put_u32(ops, OP_LOCK);
+  ops.append(64, '\0');  // whatever: never parsed
+  Result r = compound(ops, 3);
+  EXPECT_EQ(r.status, NFS4ERR_NOTSUPP);
+  ops = sequence();
+  put_u32(ops, 9999);
+  r = compound(ops, 2);
+  EXPECT_EQ(r.status, NFS4ERR_OP_ILLEGAL);
+  r.next(OP_SEQUENCE);
+  r.fixed(16 + 20);
+  EXPECT_EQ(r.next(10044), NFS4ERR_OP_ILLEGAL);
+  ops = sequence();
+  put_u32(ops, OP_GETFH);
+  EXPECT_EQ(compound(ops, 2).status, NFS4ERR_NOFILEHANDLE);
+}
+
+TEST_F(Nfs4CompoundTest, RetriedSequenceReplaysTheSameReplyAndMisorderedIsRefused) {
+  open_session();
+  auto [walk_ops, n] = walk(nasd_->export_dir());
+  std::string ops = sequence() + walk_ops;
+  put_u32(ops, OP_GETFH);
+  Result first = compound(ops, n + 2);
+  ASSERT_EQ(first.status, NFS4_OK);
+  // Same slot and seqid again: the cached reply, byte for byte, even though
+  // the request now asks for something else.
+  std::string other = sequence(slot_seq_);
+  put_u32(other, OP_PUTROOTFH);
+  Result again = compound(other, 2);
+  EXPECT_EQ(again.raw, first.raw);
+  Result bad = compound(sequence(slot_seq_ + 5), 1);
+  EXPECT_EQ(bad.status, NFS4ERR_SEQ_MISORDERED);
+}
+
+TEST_F(Nfs4CompoundTest, OpenCreateWriteCloseThenReadBack) {
+  open_session();
+  {
+    std::string ops = sequence();
+    put_u32(ops, OP_RECLAIM_COMPLETE);
+    put_u32(ops, 0);
+    ASSERT_EQ(compound(ops, 2).status, NFS4_OK);
+  }
+  auto [walk_ops, n] = walk(nasd_->export_dir());
+  std::string ops = sequence() + walk_ops;
+  put_u32(ops, OP_OPEN);
+  put_u32(ops, 0);  // seqid
+  put_u32(ops, 3);  // access both
+  put_u32(ops, 0);  // deny none
+  put_u64(ops, 0);  // clientid (the session's is used)
+  put_opaque(ops, "owner");
+  put_u32(ops, 1);  // CREATE
+  put_u32(ops, 1);  // GUARDED4
+  put_u32(ops, 2);  // bitmap: mode
+  put_u32(ops, 0);
+  put_u32(ops, 1u << (33 - 32));
+  put_u32(ops, 4);
+  put_u32(ops, 0640);
+  put_u32(ops, 0);  // CLAIM_NULL
+  put_opaque(ops, "v4file");
+  put_u32(ops, OP_GETFH);
+  Result r = compound(ops, n + 3);
+  ASSERT_EQ(r.status, NFS4_OK);
+  r.next(OP_SEQUENCE);
+  r.fixed(36);
+  for (std::uint32_t i = 0; i < n; ++i) r.next(i == 0 ? OP_PUTROOTFH : OP_LOOKUP);
+  ASSERT_EQ(r.next(OP_OPEN), NFS4_OK);
+  const std::string stateid = r.fixed(16);
+  r.fixed(20);  // change_info
+  r.u32();      // rflags
+  r.fixed(4 * r.u32());  // attrset
+  EXPECT_EQ(r.u32(), 0u);  // no delegation
+  ASSERT_EQ(r.next(OP_GETFH), NFS4_OK);
+  const std::string fh = r.opaque();
+
+  ops = sequence();
+  put_u32(ops, OP_PUTFH);
+  put_opaque(ops, fh);
+  put_u32(ops, OP_WRITE);
+  ops += stateid;
+  put_u64(ops, 0);
+  put_u32(ops, 2);  // FILE_SYNC4
+  put_opaque(ops, "hello nfs4");
+  put_u32(ops, OP_CLOSE);
+  put_u32(ops, 0);
+  ops += stateid.substr(0, 4);  // seqid
+  ops += stateid.substr(4);
+  ASSERT_EQ(compound(ops, 4).status, NFS4_OK);
+  std::ifstream in(nasd_->export_dir() / "v4file");
+  std::string content((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(content, "hello nfs4");
+  EXPECT_EQ(stat_of(nasd_->export_dir() / "v4file").st_mode & 07777, 0640u);
+
+  ops = sequence();
+  put_u32(ops, OP_PUTFH);
+  put_opaque(ops, fh);
+  put_u32(ops, OP_READ);
+  ops.append(16, '\0');  // anonymous stateid
+  put_u64(ops, 6);
+  put_u32(ops, 100);
+  r = compound(ops, 3);
+  ASSERT_EQ(r.status, NFS4_OK);
+  r.next(OP_SEQUENCE);
+  r.fixed(36);
+  r.next(OP_PUTFH);
+  ASSERT_EQ(r.next(OP_READ), NFS4_OK);
+  EXPECT_EQ(r.u32(), 1u);  // eof
+  EXPECT_EQ(r.opaque(), "nfs4");
+}
+
+TEST_F(Nfs4CompoundTest, ReaddirOfPseudoRootListsTheTopComponent) {
+  open_session();
+  std::string ops = sequence();
+  put_u32(ops, OP_PUTROOTFH);
+  put_u32(ops, OP_READDIR);
+  put_u64(ops, 0);
+  ops.append(8, '\0');
+  put_u32(ops, 4096);
+  put_u32(ops, 8192);
+  put_u32(ops, 1);
+  put_u32(ops, 1u << 1);  // type
+  Result r = compound(ops, 3);
+  ASSERT_EQ(r.status, NFS4_OK);
+  r.next(OP_SEQUENCE);
+  r.fixed(36);
+  r.next(OP_PUTROOTFH);
+  ASSERT_EQ(r.next(OP_READDIR), NFS4_OK);
+  r.fixed(8);
+  ASSERT_EQ(r.u32(), 1u);  // an entry
+  r.u64();
+  const std::string top = nasd_->export_dir().relative_path().begin()->string();
+  EXPECT_EQ(r.opaque(), top);
+}
+
+}  // namespace
+}  // namespace nasd::integration
