@@ -5,7 +5,10 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -14,12 +17,15 @@
 #include <spdlog/spdlog.h>
 
 #include "server/export_registry.h"
+#include "server/health.h"
+#include "server/http_server.h"
 #include "server/listener.h"
 #include "server/metrics.h"
 #include "server/mount_program.h"
 #include "server/nfs3_program.h"
 #include "server/options.h"
 #include "server/pipeline.h"
+#include "server/reload.h"
 #include "server/rpcbind_registration.h"
 #include "storage/local_backend.h"
 
@@ -57,15 +63,28 @@ int serve(const server::Options& opt, server::ExportTable table) {
                            server::Nfs3Limits{opt.max_io_size, opt.max_io_size, 32768},
                            new_write_verifier());
   server::MountProgram mount(backend, exports);
+  server::ExportReloader reloader(opt, exports, [&](std::uint32_t id, const std::string& path) {
+    return backend.add_export(id, path);
+  });
 
   server::ServerMetrics metrics;
   server::PipelineConfig pc;
   pc.threads_per_stage = opt.threads_per_stage;
   pc.max_in_flight = opt.max_in_flight;
   server::Pipeline pipeline(pc, {&mount, &nfs3}, metrics);
+  server::Health health(backend, exports);
+  std::unique_ptr<server::HttpServer> http;  // /metrics, /healthz, /readyz
   if (opt.metrics) {
     try {
-      metrics.serve(opt.metrics->to_string());
+      http = std::make_unique<server::HttpServer>(
+          *opt.metrics,
+          std::map<std::string, server::HttpHandler>{
+              {"/metrics", [&] {
+                 return server::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                                             metrics.render()};
+               }},
+              {"/healthz", [&] { return health.healthz(); }},
+              {"/readyz", [&] { return health.readyz(); }}});
     } catch (const std::exception& e) {
       std::cerr << "nasd: cannot serve metrics on " << opt.metrics->to_string() << ": " << e.what()
                 << "\n";
@@ -89,13 +108,25 @@ int serve(const server::Options& opt, server::ExportTable table) {
     return 1;
   }
   for (auto& l : listeners) l->start();
+  health.set_listening();
   server::RpcbindRegistration rpcbind({{nfs3.number(), 3, opt.nfs_port},
                                        {mount.number(), 3, opt.mount_port}});
 
+  // SIGHUP: reload the exports (server/reload.h); re-armed after each one.
+  // Runs on an I/O thread: host names in the exports are resolved there.
+  boost::asio::signal_set hup(io, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_hup =
+      [&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        metrics.reload_done(reloader.reload_and_log().ok);
+        hup.async_wait(on_hup);
+      };
+  hup.async_wait(on_hup);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int sig) {
     spdlog::info("signal {}: shutting down", sig);
     for (auto& l : listeners) l->stop();
+    hup.cancel();
     io.stop();
   });
   spdlog::info("nasd {} serving {} export(s): NFSv3 on {}:{}, MOUNT on {}:{}{}", NASD_VERSION,

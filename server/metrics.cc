@@ -4,7 +4,6 @@
 #include <mutex>
 
 #include <prometheus/collectable.h>
-#include <prometheus/exposer.h>
 #include <prometheus/text_serializer.h>
 
 namespace nasd::server {
@@ -105,6 +104,18 @@ ServerMetrics::ServerMetrics()
                       .Help("TCP connections open")
                       .Register(*registry_)
                       .Add({});
+  auto& reloads = prometheus::BuildCounter()
+                      .Name("nasd_exports_reloads_total")
+                      .Help("Export table reloads (SIGHUP), by result")
+                      .Register(*registry_);
+  reload_success_ = &reloads.Add({{"result", "success"}});
+  reload_failure_ = &reloads.Add({{"result", "failure"}});
+  last_reload_ok_ = &prometheus::BuildGauge()
+                         .Name("nasd_exports_last_reload_successful")
+                         .Help("1 when the last export reload succeeded (or none happened), else 0")
+                         .Register(*registry_)
+                         .Add({});
+  last_reload_ok_->Set(1);
 }
 
 ServerMetrics::~ServerMetrics() = default;
@@ -131,12 +142,6 @@ std::size_t ServerMetrics::add_program(const Program& program) {
 void ServerMetrics::add_gauge(const std::string& name, const std::string& help,
                               std::map<std::string, std::string> labels, std::function<double()> fn) {
   gauges_->add(name, {help, std::move(labels), std::move(fn)});
-}
-
-void ServerMetrics::serve(const std::string& bind_address) {
-  exposer_ = std::make_unique<prometheus::Exposer>(bind_address);
-  exposer_->RegisterCollectable(registry_);
-  exposer_->RegisterCollectable(gauges_);
 }
 
 std::string ServerMetrics::render() const {

@@ -9,6 +9,7 @@
 //   rpc_errors_total{reason}                       counter (garbage, oversize, prog_unavail, ...)
 //   read_bytes_total / write_bytes_total           counter (file data, bytes)
 //   connections_total / connections               counter / gauge
+//   exports_reloads_total{result} / exports_last_reload_successful  counter / gauge
 //   plus callback gauges registered with add_gauge() (pools, stage queues).
 #pragma once
 
@@ -28,10 +29,6 @@
 
 #include "server/program.h"
 #include "storage/types.h"
-
-namespace prometheus {
-class Exposer;
-}
 
 namespace nasd::server {
 
@@ -69,16 +66,21 @@ class ServerMetrics {
   prometheus::Counter& write_bytes() { return *write_bytes_; }
   prometheus::Counter& connections_total() { return *connections_total_; }
   prometheus::Gauge& connections() { return *connections_; }
+  /// Records the outcome of an export reload (SIGHUP):
+  /// nasd_exports_reloads_total{result="success"|"failure"} and
+  /// nasd_exports_last_reload_successful (1/0).
+  void reload_done(bool ok) {
+    (ok ? reload_success_ : reload_failure_)->Increment();
+    last_reload_ok_->Set(ok ? 1 : 0);
+  }
 
   /// A gauge whose value `fn` computes at scrape time (pool and queue state).
   void add_gauge(const std::string& name, const std::string& help,
                  std::map<std::string, std::string> labels, std::function<double()> fn);
 
-  /// Serves /metrics on "ADDR:PORT".  Throws std::exception when it cannot bind.
-  void serve(const std::string& bind_address);
-
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
-  /// The text exposition of all metrics (what /metrics returns).
+  /// The text exposition of all metrics (what /metrics returns; served by
+  /// HttpServer, server/http_server.h).
   std::string render() const;
 
  private:
@@ -99,7 +101,9 @@ class ServerMetrics {
   prometheus::Counter* write_bytes_;
   prometheus::Counter* connections_total_;
   prometheus::Gauge* connections_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  prometheus::Counter* reload_success_;
+  prometheus::Counter* reload_failure_;
+  prometheus::Gauge* last_reload_ok_;
 };
 
 }  // namespace nasd::server
