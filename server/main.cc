@@ -68,6 +68,8 @@ int serve(const server::Options& opt, server::ExportTable table) {
   });
 
   server::ServerMetrics metrics;
+  metrics.set_build_info(NASD_VERSION, NASD_COMMIT);
+  metrics.add_exports(*exports.current());
   server::PipelineConfig pc;
   pc.threads_per_stage = opt.threads_per_stage;
   pc.max_in_flight = opt.max_in_flight;
@@ -119,6 +121,7 @@ int serve(const server::Options& opt, server::ExportTable table) {
       [&](const boost::system::error_code& ec, int) {
         if (ec) return;
         metrics.reload_done(reloader.reload_and_log().ok);
+        metrics.add_exports(*exports.current());
         hup.async_wait(on_hup);
       };
   hup.async_wait(on_hup);
