@@ -9,7 +9,7 @@ DEB_PACKAGES := build-essential cmake pkg-config libtirpc-dev libboost-dev libur
   libspdlog-dev libgtest-dev libgmock-dev prometheus-cpp-dev libcli11-dev libnfs-dev \
   libnfs-utils python3
 
-.PHONY: all deps build run test unit e2e clean
+.PHONY: all deps build run test unit e2e deploy-test container-test clean
 
 all: build
 
@@ -38,7 +38,16 @@ unit: build
 e2e: build
 	bash tests/e2e/run.sh $(BUILD_DIR)/nasd
 
-test: unit e2e
+# A real Prometheus scraping nasd (tests/deploy/prometheus_test.sh, < 2 min).
+deploy-test: build
+	bash tests/deploy/prometheus_test.sh $(BUILD_DIR)/nasd
+
+# Not part of `make test` (too slow for CI, see tests/deploy/container_test.sh):
+# image from deploy/Dockerfile built with podman, mounted by a Linux guest.
+container-test:
+	bash tests/deploy/container_test.sh
+
+test: unit e2e deploy-test
 
 clean:
 	rm -rf $(BUILD_DIR)
