@@ -5,7 +5,10 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -14,6 +17,8 @@
 #include <spdlog/spdlog.h>
 
 #include "server/export_registry.h"
+#include "server/health.h"
+#include "server/http_server.h"
 #include "server/listener.h"
 #include "server/metrics.h"
 #include "server/mount_program.h"
@@ -22,6 +27,7 @@
 #include "server/nfs4_state.h"
 #include "server/options.h"
 #include "server/pipeline.h"
+#include "server/reload.h"
 #include "server/rpcbind_registration.h"
 #include "storage/local_backend.h"
 
@@ -71,15 +77,30 @@ int serve(const server::Options& opt, server::ExportTable table) {
   server::Nfs4Program nfs4(backend, exports, nfs4_state,
                            server::Nfs4Limits{opt.max_io_size, opt.max_io_size, 64},
                            new_write_verifier());
+  server::ExportReloader reloader(opt, exports, [&](std::uint32_t id, const std::string& path) {
+    return backend.add_export(id, path);
+  });
 
   server::ServerMetrics metrics;
+  metrics.set_build_info(NASD_VERSION, NASD_COMMIT);
+  metrics.add_exports(*exports.current());
   server::PipelineConfig pc;
   pc.threads_per_stage = opt.threads_per_stage;
   pc.max_in_flight = opt.max_in_flight;
   server::Pipeline pipeline(pc, {&mount, &nfs3, &nfs4}, metrics);
+  server::Health health(backend, exports);
+  std::unique_ptr<server::HttpServer> http;  // /metrics, /healthz, /readyz
   if (opt.metrics) {
     try {
-      metrics.serve(opt.metrics->to_string());
+      http = std::make_unique<server::HttpServer>(
+          *opt.metrics,
+          std::map<std::string, server::HttpHandler>{
+              {"/metrics", [&] {
+                 return server::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                                             metrics.render()};
+               }},
+              {"/healthz", [&] { return health.healthz(); }},
+              {"/readyz", [&] { return health.readyz(); }}});
     } catch (const std::exception& e) {
       std::cerr << "nasd: cannot serve metrics on " << opt.metrics->to_string() << ": " << e.what()
                 << "\n";
@@ -103,14 +124,27 @@ int serve(const server::Options& opt, server::ExportTable table) {
     return 1;
   }
   for (auto& l : listeners) l->start();
+  health.set_listening();
   server::RpcbindRegistration rpcbind({{nfs3.number(), 3, opt.nfs_port},
                                        {nfs4.number(), 4, opt.nfs_port},
                                        {mount.number(), 3, opt.mount_port}});
 
+  // SIGHUP: reload the exports (server/reload.h); re-armed after each one.
+  // Runs on an I/O thread: host names in the exports are resolved there.
+  boost::asio::signal_set hup(io, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_hup =
+      [&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        metrics.reload_done(reloader.reload_and_log().ok);
+        metrics.add_exports(*exports.current());
+        hup.async_wait(on_hup);
+      };
+  hup.async_wait(on_hup);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int sig) {
     spdlog::info("signal {}: shutting down", sig);
     for (auto& l : listeners) l->stop();
+    hup.cancel();
     io.stop();
   });
   spdlog::info("nasd {} serving {} export(s): NFSv3 and NFSv4.1/4.2 on {}:{}, MOUNT on {}:{}{}", NASD_VERSION,

@@ -1,10 +1,11 @@
 #include "server/metrics.h"
 
+#include "server/exports.h"
+
 #include <map>
 #include <mutex>
 
 #include <prometheus/collectable.h>
-#include <prometheus/exposer.h>
 #include <prometheus/text_serializer.h>
 
 namespace nasd::server {
@@ -31,6 +32,7 @@ const char* rpc_error_name(RpcError e) {
 class ServerMetrics::CallbackGauges : public prometheus::Collectable {
  public:
   struct Entry {
+    prometheus::MetricType type;
     std::string help;
     std::map<std::string, std::string> labels;
     std::function<double()> fn;
@@ -46,11 +48,15 @@ class ServerMetrics::CallbackGauges : public prometheus::Collectable {
       prometheus::MetricFamily fam;
       fam.name = name;
       fam.help = list.front().help;
-      fam.type = prometheus::MetricType::Gauge;
+      fam.type = list.front().type;
       for (const auto& e : list) {
         prometheus::ClientMetric m;
         for (const auto& [k, v] : e.labels) m.label.push_back({k, v});
-        m.gauge.value = e.fn();
+        if (fam.type == prometheus::MetricType::Counter) {
+          m.counter.value = e.fn();
+        } else {
+          m.gauge.value = e.fn();
+        }
         fam.metric.push_back(std::move(m));
       }
       out.push_back(std::move(fam));
@@ -105,6 +111,34 @@ ServerMetrics::ServerMetrics()
                       .Help("TCP connections open")
                       .Register(*registry_)
                       .Add({});
+  auto& reloads = prometheus::BuildCounter()
+                      .Name("nasd_exports_reloads_total")
+                      .Help("Export table reloads (SIGHUP), by result")
+                      .Register(*registry_);
+  reload_success_ = &reloads.Add({{"result", "success"}});
+  reload_failure_ = &reloads.Add({{"result", "failure"}});
+  last_reload_ok_ = &prometheus::BuildGauge()
+                         .Name("nasd_exports_last_reload_successful")
+                         .Help("1 when the last export reload succeeded (or none happened), else 0")
+                         .Register(*registry_)
+                         .Add({});
+  last_reload_ok_->Set(1);
+  export_requests_ = &prometheus::BuildCounter()
+                          .Name("nasd_export_requests_total")
+                          .Help("Calls that named an export (a valid handle or MNT path), by export")
+                          .Register(*registry_);
+  export_read_bytes_ = &prometheus::BuildCounter()
+                            .Name("nasd_export_read_bytes_total")
+                            .Help("File data bytes returned by READ, by export")
+                            .Register(*registry_);
+  export_write_bytes_ = &prometheus::BuildCounter()
+                             .Name("nasd_export_write_bytes_total")
+                             .Help("File data bytes stored by WRITE, by export")
+                             .Register(*registry_);
+  build_info_ = &prometheus::BuildGauge()
+                     .Name("nasd_build_info")
+                     .Help("Always 1; the labels name the running nasd version and git commit")
+                     .Register(*registry_);
 }
 
 ServerMetrics::~ServerMetrics() = default;
@@ -130,13 +164,34 @@ std::size_t ServerMetrics::add_program(const Program& program) {
 
 void ServerMetrics::add_gauge(const std::string& name, const std::string& help,
                               std::map<std::string, std::string> labels, std::function<double()> fn) {
-  gauges_->add(name, {help, std::move(labels), std::move(fn)});
+  gauges_->add(name, {prometheus::MetricType::Gauge, help, std::move(labels), std::move(fn)});
 }
 
-void ServerMetrics::serve(const std::string& bind_address) {
-  exposer_ = std::make_unique<prometheus::Exposer>(bind_address);
-  exposer_->RegisterCollectable(registry_);
-  exposer_->RegisterCollectable(gauges_);
+void ServerMetrics::add_counter(const std::string& name, const std::string& help,
+                                std::map<std::string, std::string> labels,
+                                std::function<double()> fn) {
+  gauges_->add(name, {prometheus::MetricType::Counter, help, std::move(labels), std::move(fn)});
+}
+
+void ServerMetrics::add_exports(const ExportTable& table) {
+  std::unique_lock lock(exports_mu_);
+  for (const auto& e : table.exports()) {
+    if (exports_.count(e.id)) continue;
+    std::map<std::string, std::string> labels = {{"export", std::to_string(e.id)},
+                                                 {"path", e.path}};
+    exports_[e.id] = {&export_requests_->Add(labels), &export_read_bytes_->Add(labels),
+                      &export_write_bytes_->Add(labels)};
+  }
+}
+
+ExportMetrics* ServerMetrics::export_metrics(std::uint32_t id) {
+  std::shared_lock lock(exports_mu_);
+  auto it = exports_.find(id);
+  return it == exports_.end() ? nullptr : &it->second;
+}
+
+void ServerMetrics::set_build_info(const std::string& version, const std::string& commit) {
+  build_info_->Add({{"version", version}, {"commit", commit}}).Set(1);
 }
 
 std::string ServerMetrics::render() const {

@@ -9,7 +9,14 @@
 //   rpc_errors_total{reason}                       counter (garbage, oversize, prog_unavail, ...)
 //   read_bytes_total / write_bytes_total           counter (file data, bytes)
 //   connections_total / connections               counter / gauge
-//   plus callback gauges registered with add_gauge() (pools, stage queues).
+//   exports_reloads_total{result} / exports_last_reload_successful  counter / gauge
+//   export_requests_total{export,path}             counter (calls that named the export)
+//   export_read_bytes_total / export_write_bytes_total {export,path}  counter
+//     (one series per export ever served: bounded by the export table)
+//   build_info{version,commit}                     gauge, always 1
+//   plus callback gauges and counters registered with add_gauge() /
+//   add_counter() (pools, stage queues).
+// No per-client series: client addresses are unbounded.
 #pragma once
 
 #include <array>
@@ -17,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -29,10 +37,6 @@
 #include "server/program.h"
 #include "storage/types.h"
 
-namespace prometheus {
-class Exposer;
-}
-
 namespace nasd::server {
 
 /// Per-procedure series of one program.
@@ -40,6 +44,15 @@ struct ProcedureMetrics {
   prometheus::Counter* requests = nullptr;
   prometheus::Histogram* duration = nullptr;
 };
+
+/// Per-export series (see file comment).
+struct ExportMetrics {
+  prometheus::Counter* requests = nullptr;
+  prometheus::Counter* read_bytes = nullptr;
+  prometheus::Counter* write_bytes = nullptr;
+};
+
+class ExportTable;
 
 /// RPC-level error reasons counted in nasd_rpc_errors_total.
 enum class RpcError : std::uint8_t {
@@ -69,16 +82,34 @@ class ServerMetrics {
   prometheus::Counter& write_bytes() { return *write_bytes_; }
   prometheus::Counter& connections_total() { return *connections_total_; }
   prometheus::Gauge& connections() { return *connections_; }
+  /// Records the outcome of an export reload (SIGHUP):
+  /// nasd_exports_reloads_total{result="success"|"failure"} and
+  /// nasd_exports_last_reload_successful (1/0).
+  void reload_done(bool ok) {
+    (ok ? reload_success_ : reload_failure_)->Increment();
+    last_reload_ok_->Set(ok ? 1 : 0);
+  }
 
   /// A gauge whose value `fn` computes at scrape time (pool and queue state).
   void add_gauge(const std::string& name, const std::string& help,
                  std::map<std::string, std::string> labels, std::function<double()> fn);
+  /// A counter (name ending in _total) whose monotonic value `fn` computes at
+  /// scrape time.
+  void add_counter(const std::string& name, const std::string& help,
+                   std::map<std::string, std::string> labels, std::function<double()> fn);
 
-  /// Serves /metrics on "ADDR:PORT".  Throws std::exception when it cannot bind.
-  void serve(const std::string& bind_address);
+  /// Creates the per-export series of every export in `table` that has none
+  /// yet (start-up and after each reload).  Series of removed exports stay.
+  void add_exports(const ExportTable& table);
+  /// The series of export `id`, or nullptr when add_exports() never saw it.
+  ExportMetrics* export_metrics(std::uint32_t id);
+
+  /// Sets nasd_build_info{version,commit} to 1.
+  void set_build_info(const std::string& version, const std::string& commit);
 
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
-  /// The text exposition of all metrics (what /metrics returns).
+  /// The text exposition of all metrics (what /metrics returns; served by
+  /// HttpServer, server/http_server.h).
   std::string render() const;
 
  private:
@@ -99,7 +130,15 @@ class ServerMetrics {
   prometheus::Counter* write_bytes_;
   prometheus::Counter* connections_total_;
   prometheus::Gauge* connections_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  prometheus::Counter* reload_success_;
+  prometheus::Counter* reload_failure_;
+  prometheus::Gauge* last_reload_ok_;
+  prometheus::Family<prometheus::Counter>* export_requests_;
+  prometheus::Family<prometheus::Counter>* export_read_bytes_;
+  prometheus::Family<prometheus::Counter>* export_write_bytes_;
+  std::shared_mutex exports_mu_;
+  std::map<std::uint32_t, ExportMetrics> exports_;
+  prometheus::Family<prometheus::Gauge>* build_info_;
 };
 
 }  // namespace nasd::server

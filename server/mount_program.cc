@@ -92,6 +92,7 @@ bool MountProgram::validate(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& ou
     return false;
   }
   ctx.export_id = exp->id;
+  ctx.has_export = true;
   ctx.options = *opts;
   return true;
 }

@@ -276,6 +276,7 @@ bool Nfs3Program::validate(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out
   }
 
   ctx.export_id = export_id;
+  ctx.has_export = true;
   ctx.options = options;
   if (ctx.header.flavor == rpc::AuthFlavor::kSys) {
     ctx.cred = squash(options, ctx.header.sys.uid, ctx.header.sys.gid,

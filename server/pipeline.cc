@@ -37,9 +37,9 @@ Pipeline::Pipeline(const PipelineConfig& config, std::vector<Program*> programs,
                        [p] { return static_cast<double>(p->stats().in_use_buffers); });
     metrics_.add_gauge("nasd_pool_high_water_bytes", "Most bytes handed out at once", l,
                        [p] { return static_cast<double>(p->stats().high_water_bytes); });
-    metrics_.add_gauge("nasd_pool_allocations", "Buffers allocated fresh (not reused)", l,
+    metrics_.add_counter("nasd_pool_allocations_total", "Buffers allocated fresh (not reused)", l,
                        [p] { return static_cast<double>(p->stats().allocations); });
-    metrics_.add_gauge("nasd_pool_failures", "Takes refused because the budget was exhausted", l,
+    metrics_.add_counter("nasd_pool_failures_total", "Takes refused because the budget was exhausted", l,
                        [p] { return static_cast<double>(p->stats().failures); });
     metrics_.add_gauge("nasd_pool_capacity_bytes", "Byte budget of the pool", l,
                        [p] { return static_cast<double>(p->capacity_bytes()); });
@@ -205,6 +205,13 @@ void Pipeline::finish(PacketPtr p) {
     metrics_.reply(entry->metrics_slot, p->status).Increment();
     metrics_.read_bytes().Increment(p->ctx.data_bytes_read);
     metrics_.write_bytes().Increment(p->ctx.data_bytes_written);
+    if (p->ctx.has_export) {
+      if (ExportMetrics* em = metrics_.export_metrics(p->ctx.export_id)) {
+        em->requests->Increment();
+        em->read_bytes->Increment(p->ctx.data_bytes_read);
+        em->write_bytes->Increment(p->ctx.data_bytes_written);
+      }
+    }
   }
   if (p->out && !p->out->ok()) {
     // The reply did not fit the buffer taken for it: a sizing bug, never a

@@ -31,6 +31,7 @@ struct CallContext {
   std::uint16_t peer_port = 0;
   // Set by validate() when the call names an export:
   std::uint32_t export_id = 0;
+  bool has_export = false;  // export_id is valid (for per-export metrics)
   ExportOptions options;
   storage::Credentials cred;  // AUTH_SYS identity after squashing
   // Set by execute() for the byte counters (READ / WRITE file data, bytes):

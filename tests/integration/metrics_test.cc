@@ -1,5 +1,6 @@
 // The Prometheus endpoint of the real process moves with traffic.
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "tests/integration/integration_fixture.h"
@@ -15,10 +16,60 @@ TEST_F(MetricsTest, EndpointServesTheNasdFamilies) {
   for (const char* family :
        {"nasd_rpc_requests_total", "nasd_rpc_errors_total", "nasd_read_bytes_total",
         "nasd_write_bytes_total", "nasd_connections", "nasd_packets_in_flight",
-        "nasd_pool_in_use_buffers"}) {
+        "nasd_pool_in_use_buffers", "nasd_export_requests_total", "nasd_exports_reloads_total",
+        "nasd_build_info"}) {
     EXPECT_NE(std::string::npos, text.find(std::string("# TYPE ") + family + " ")) << family;
   }
   EXPECT_FALSE(http_get(nasd_->metrics_port(), "/no-such-page").has_value());
+}
+
+TEST_F(MetricsTest, FamiliesFollowPrometheusNamingConventions) {
+  const std::string text = nasd_->metrics();
+  std::istringstream in(text);
+  int families = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("# TYPE ", 0) != 0) continue;
+    std::istringstream words(line.substr(7));
+    std::string name, type;
+    words >> name >> type;
+    ++families;
+    EXPECT_EQ(0u, name.rfind("nasd_", 0)) << name;
+    const bool total = name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
+    EXPECT_EQ(type == "counter", total) << name << " is a " << type;
+  }
+  EXPECT_GT(families, 10);
+}
+
+TEST_F(MetricsTest, BuildInfoNamesTheVersion) {
+  const std::string text = nasd_->metrics();
+  auto at = text.find("\nnasd_build_info{");
+  ASSERT_NE(std::string::npos, at);
+  const std::string line = text.substr(at + 1, text.find('\n', at + 1) - at - 1);
+  EXPECT_NE(std::string::npos, line.find("version=\"")) << line;
+  EXPECT_NE(std::string::npos, line.find("commit=\"")) << line;
+  EXPECT_EQ(' ', line[line.size() - 2]) << line;
+  EXPECT_EQ('1', line.back()) << line;
+}
+
+TEST_F(MetricsTest, PerExportSeriesCountRequestsAndBytesOfThatExportOnly) {
+  const std::string labels1 = "{export=\"1\",path=\"" + nasd_->export_dir().string() + "\"}";
+  const std::string labels2 = "{export=\"2\",path=\"" + nasd_->export2_dir().string() + "\"}";
+  const std::string text0 = nasd_->metrics();
+  ASSERT_EQ(0, metric_value(text0, "nasd_export_requests_total" + labels1).value_or(-1));
+  ASSERT_EQ(0, metric_value(text0, "nasd_export_requests_total" + labels2).value_or(-1));
+
+  Fh root = mount_root(nasd_->export_dir());  // MNT: 1 call
+  NfsClient nfs(nasd_->nfs_port());
+  auto c = nfs.create(root, "m", GUARDED);  // 1 call
+  ASSERT_NFS(NFS3_OK, c.status);
+  ASSERT_NFS(NFS3_OK, nfs.write(c.fh, 0, "0123456789", FILE_SYNC).status);  // 1 call
+  ASSERT_NFS(NFS3_OK, nfs.read(c.fh, 0, 4).status);                         // 1 call
+
+  const std::string text1 = nasd_->metrics();
+  EXPECT_EQ(4, metric_value(text1, "nasd_export_requests_total" + labels1).value_or(-1));
+  EXPECT_EQ(10, metric_value(text1, "nasd_export_write_bytes_total" + labels1).value_or(-1));
+  EXPECT_EQ(4, metric_value(text1, "nasd_export_read_bytes_total" + labels1).value_or(-1));
+  EXPECT_EQ(0, metric_value(text1, "nasd_export_requests_total" + labels2).value_or(-1));
 }
 
 TEST_F(MetricsTest, RequestAndByteCountersMoveWithTraffic) {

@@ -139,7 +139,7 @@ std::optional<double> metric_value(const std::string& text, const std::string& s
   return std::nullopt;
 }
 
-NasdProcess::NasdProcess() {
+NasdProcess::NasdProcess(ExportsSource source) : source_(source) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "nasd-integ-XXXXXX").string();
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
@@ -158,6 +158,7 @@ NasdProcess::NasdProcess() {
   squash_ = root_ / "squash";
   state_ = root_ / "state";
   log_ = root_ / "nasd.log";
+  exports_file_ = root_ / "exports";
   for (const auto& d : {export_, export2_, ro_, squash_, state_}) {
     std::filesystem::create_directories(d);
   }
@@ -169,6 +170,7 @@ NasdProcess::NasdProcess() {
   metrics_port_ = pick_free_port();
   while (mount_port_ == nfs_port_) mount_port_ = pick_free_port();
   while (metrics_port_ == nfs_port_ || metrics_port_ == mount_port_) metrics_port_ = pick_free_port();
+  if (source_ == ExportsSource::kFile) write_exports(default_exports());
   try {
     start();
   } catch (...) {
@@ -195,11 +197,13 @@ void NasdProcess::start() {
       "--state-dir", state_.string(),
       "--metrics", "127.0.0.1:" + std::to_string(metrics_port_),
       "--log-level", "warn",
-      "--export", export_.string() + " *(rw,no_root_squash,insecure,fsid=1)",
-      "--export", export2_.string() + " *(rw,no_root_squash,insecure,fsid=2)",
-      "--export", ro_.string() + " *(ro,no_root_squash,insecure,fsid=3)",
-      "--export", squash_.string() + " *(rw,root_squash,insecure,fsid=4)",
   };
+  if (source_ == ExportsSource::kFile) {
+    args.insert(args.end(), {"--exports", exports_file_.string()});
+  } else {
+    std::istringstream lines(default_exports());
+    for (std::string line; std::getline(lines, line);) args.insert(args.end(), {"--export", line});
+  }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -263,7 +267,6 @@ int NasdProcess::stop() {
   if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);
   const auto deadline = Clock::now() + std::chrono::seconds(5);
-  auto next_poke = Clock::now() + std::chrono::milliseconds(20);
   int status = 0;
   for (;;) {
     pid_t r = ::waitpid(pid_, &status, WNOHANG);
@@ -272,13 +275,6 @@ int NasdProcess::stop() {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, &status, 0);
       break;
-    }
-    if (Clock::now() >= next_poke) {
-      // The metrics endpoint (civetweb) checks its stop flag only between
-      // 2 s polls of its listening socket; a connection wakes it at once.
-      int fd = connect_loopback(metrics_port_);
-      if (fd >= 0) ::close(fd);
-      next_poke = Clock::now() + std::chrono::milliseconds(50);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -297,6 +293,37 @@ void NasdProcess::kill9() {
 void NasdProcess::restart() {
   stop();
   start();
+}
+
+std::string NasdProcess::default_exports() const {
+  return export_.string() + " *(rw,no_root_squash,insecure,fsid=1)\n" +
+         export2_.string() + " *(rw,no_root_squash,insecure,fsid=2)\n" +
+         ro_.string() + " *(ro,no_root_squash,insecure,fsid=3)\n" +
+         squash_.string() + " *(rw,root_squash,insecure,fsid=4)\n";
+}
+
+void NasdProcess::write_exports(const std::string& text) const {
+  std::ofstream out(exports_file_, std::ios::trunc);
+  out << text;
+  if (!out.flush()) throw std::runtime_error("cannot write " + exports_file_.string());
+}
+
+bool NasdProcess::sighup() {
+  const std::string ok = "nasd_exports_reloads_total{result=\"success\"}";
+  const std::string failed = "nasd_exports_reloads_total{result=\"failure\"}";
+  const std::string before = metrics();
+  const double ok0 = metric_value(before, ok).value_or(-1);
+  const double failed0 = metric_value(before, failed).value_or(-1);
+  if (ok0 < 0 || failed0 < 0) throw std::runtime_error("no reload counters in /metrics");
+  if (pid_ <= 0 || ::kill(pid_, SIGHUP) != 0) throw std::runtime_error("nasd is not running");
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (Clock::now() < deadline) {
+    const std::string now = metrics();
+    if (metric_value(now, ok).value_or(ok0) > ok0) return true;
+    if (metric_value(now, failed).value_or(failed0) > failed0) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error("nasd did not report a reload within 10 s:\n" + stderr_text());
 }
 
 std::string NasdProcess::metrics() const {

@@ -39,9 +39,12 @@ std::optional<double> metric_value(const std::string& metrics_text, const std::s
 /// The constructor starts nasd and waits (≤ 10 s) until both ports accept;
 /// it throws std::runtime_error with nasd's stderr when that fails.
 /// The destructor stops nasd (SIGTERM, SIGKILL after 5 s) and removes the root.
+/// With ExportsSource::kFile the same four exports are written to
+/// exports_file() and passed as --exports FILE (for reload tests).
 class NasdProcess {
  public:
-  NasdProcess();
+  enum class ExportsSource { kFlags, kFile };
+  explicit NasdProcess(ExportsSource source = ExportsSource::kFlags);
   ~NasdProcess();
   NasdProcess(const NasdProcess&) = delete;
   NasdProcess& operator=(const NasdProcess&) = delete;
@@ -58,6 +61,19 @@ class NasdProcess {
   int stop();
   /// True while the child has not exited.
   bool running();
+  /// Sends SIGHUP and waits (≤ 10 s) until nasd_exports_reloads_total moved;
+  /// returns true when the reload succeeded, false when it was rejected.
+  /// Throws std::runtime_error when nasd does not report a reload in time.
+  bool sighup();
+
+  /// The four default exports in exports(5) syntax (one per line).
+  std::string default_exports() const;
+  /// The exports file (only used with ExportsSource::kFile).
+  const std::filesystem::path& exports_file() const { return exports_file_; }
+  /// What nasd wrote to stdout/stderr so far.
+  std::string stderr_text() const;
+  /// Replaces the exports file's contents.
+  void write_exports(const std::string& text) const;
 
   std::uint16_t nfs_port() const { return nfs_port_; }
   std::uint16_t mount_port() const { return mount_port_; }
@@ -78,9 +94,9 @@ class NasdProcess {
 
  private:
   void wait_ready();
-  std::string stderr_text() const;
 
-  std::filesystem::path root_, export_, export2_, ro_, squash_, state_, log_;
+  ExportsSource source_;
+  std::filesystem::path root_, export_, export2_, ro_, squash_, state_, log_, exports_file_;
   std::uint16_t nfs_port_ = 0, mount_port_ = 0, metrics_port_ = 0;
   pid_t pid_ = -1;
 };
