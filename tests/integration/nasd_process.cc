@@ -169,6 +169,11 @@ NasdProcess::NasdProcess() {
   metrics_port_ = pick_free_port();
   while (mount_port_ == nfs_port_) mount_port_ = pick_free_port();
   while (metrics_port_ == nfs_port_ || metrics_port_ == mount_port_) metrics_port_ = pick_free_port();
+  portmapper_port_ = pick_free_port();
+  while (portmapper_port_ == nfs_port_ || portmapper_port_ == mount_port_ ||
+         portmapper_port_ == metrics_port_) {
+    portmapper_port_ = pick_free_port();
+  }
   try {
     start();
   } catch (...) {
@@ -195,6 +200,8 @@ void NasdProcess::start() {
       "--state-dir", state_.string(),
       "--metrics", "127.0.0.1:" + std::to_string(metrics_port_),
       "--log-level", "warn",
+      "--portmapper", "embedded",
+      "--portmapper-port", std::to_string(portmapper_port_),
       "--export", export_.string() + " *(rw,no_root_squash,insecure,fsid=1)",
       "--export", export2_.string() + " *(rw,no_root_squash,insecure,fsid=2)",
       "--export", ro_.string() + " *(ro,no_root_squash,insecure,fsid=3)",
