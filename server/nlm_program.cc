@@ -153,6 +153,10 @@ Stat NlmProgram::do_lock(const CallContext& ctx, const nlm4::LockArgs& a, bool m
     blocked_.erase(cookie);
   }
   notify_granted(std::move(woken));
+  if (a.reclaim) {
+    spdlog::info("nlm: reclaim by {} (svid {}) {}", owner.client, a.lock.svid,
+                 s == LockStatus::kGranted ? "granted" : "refused");
+  }
   if (monitor && (s == LockStatus::kGranted || s == LockStatus::kBlocked)) {
     nsm_.monitor({owner.client, host});
   }

@@ -408,7 +408,8 @@ check "denied create left no file behind" test ! -e err/rootdir/f
 # ---------------------------------------------------------------- 6b. locks
 # fcntl byte-range locks and flock(1) between processes on this client (NLM
 # to the server unless the mount has nolock).  Holders run in the background
-# and keep their lock until their fifo's writer (fd 7 or 8) is closed.
+# and keep their lock until their fifo's writer (fd 7 or 8) is closed; other
+# background processes must not inherit that writer (7>&- / 8>&-).
 cat > "$L/lockprobe.c" <<'CEOF'
 /* lockprobe MODE FILE START LEN [r|w]
  *   try:  F_SETLK; exit 0 when granted, 1 on conflict
@@ -469,7 +470,7 @@ check "fcntl: disjoint range 100-199 is granted" "$LP" try locks/f 100 100 w
 check_eq "fcntl: F_GETLK reports the holder's write lock" "locked w 0 100" "$("$LP" test locks/f 10 5 w)"
 check_eq "fcntl: F_GETLK past the range sees no lock" "unlocked" "$("$LP" test locks/f 300 10 w)"
 t=$SECONDS
-"$LP" wait locks/f 0 10 w > "$L/waiter1" &
+"$LP" wait locks/f 0 10 w > "$L/waiter1" 7>&- &
 WAIT1=$!
 sleep 2
 check "fcntl: blocked F_SETLKW waiter still waits while the lock is held" kill -0 "$WAIT1"
@@ -499,7 +500,7 @@ rc=0; flock -n locks/g true || rc=$?
 check_eq "flock -n: conflicting lock refused at once" 1 "$rc"
 t=$SECONDS; rc=0; flock -w 2 locks/g true || rc=$?
 check_eq "flock -w 2: gives up after the timeout" 1 "$rc"
-flock -x locks/g -c "echo got > $L/waiter2" &
+flock -x locks/g -c "echo got > $L/waiter2" 8>&- &
 WAIT2=$!
 sleep 2
 check "flock: blocked waiter still waits while the lock is held" kill -0 "$WAIT2"
@@ -523,7 +524,7 @@ if [ "$RESTART_MODE" = restart ]; then
     dd if="$L/unstable" bs=1M status=none >&4     # written, not fsync'ed, fd kept open
     find tree-renamed pre ns -printf '%i %p\n' | sort > "$L/inodes.before"
     # a lock held across the crash: the client must reclaim it in the grace period
-    "$LP" hold locks/kept 0 0 w < "$L/fifo1" > "$L/hold3" &
+    "$LP" hold locks/kept 0 0 w < "$L/fifo1" > "$L/hold3" 3<&- 4>&- &
     HOLD3=$!
     exec 7> "$L/fifo1"
     check "fcntl: whole-file write lock held before the restart" wait_for "$L/hold3" locked
