@@ -140,6 +140,13 @@ std::vector<GrantedWaiter> LockManager::unlock(const FileKey& file, const LockOw
   auto it = files_.find(file);
   if (it == files_.end()) return granted;
   carve(it->second, owner, start, end);
+  // An interrupted blocking request is withdrawn by an UNLOCK of its range
+  // (Linux's lockd sends UNLOCK, not CANCEL, when the waiter is signalled).
+  const std::size_t before = it->second.waiters.size();
+  std::erase_if(it->second.waiters, [&](const Waiter& w) {
+    return w.lock.owner.same(owner) && overlaps(w.lock, start, end);
+  });
+  waiter_count_ -= before - it->second.waiters.size();
   grant_waiters(file, it->second, granted);
   if (it->second.empty()) files_.erase(it);
   return granted;

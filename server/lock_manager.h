@@ -112,8 +112,9 @@ class LockManager {
   std::optional<Lock> test(const FileKey& file, const LockOwner& owner, LockType type,
                            std::uint64_t start, std::uint64_t end) const;
 
-  /// Removes `owner`'s locks on [start, end] and grants waiters that no
-  /// longer conflict (FIFO).  Unlocking what is not held is not an error.
+  /// Removes `owner`'s locks on [start, end] and its queued requests that
+  /// overlap it, then grants waiters that no longer conflict (FIFO).
+  /// Unlocking what is not held is not an error.
   std::vector<GrantedWaiter> unlock(const FileKey& file, const LockOwner& owner,
                                     std::uint64_t start, std::uint64_t end);
 

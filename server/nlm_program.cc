@@ -187,6 +187,16 @@ Stat NlmProgram::do_cancel(const nlm4::CancArgs& a) {
 Stat NlmProgram::do_unlock(const nlm4::UnlockArgs& a) {
   const auto [start, end] = lock_range(a.lock.l_offset, a.lock.l_len);
   notify_granted(locks_.unlock(to_string(a.lock.fh), owner_of(a.lock), start, end));
+  {
+    // The lock manager dropped this owner's overlapping queued requests.
+    std::lock_guard lock(mu_);
+    std::erase_if(blocked_, [&](const auto& kv) {
+      const Blocked& b = kv.second;
+      const auto [bs, be] = lock_range(b.offset, b.length);
+      return b.caller_name == a.lock.caller_name && b.svid == a.lock.svid && bs <= end &&
+             start <= be && std::equal(b.fh.begin(), b.fh.end(), a.lock.fh.begin(), a.lock.fh.end());
+    });
+  }
   return Stat::kGranted;
 }
 
@@ -253,6 +263,8 @@ void NlmProgram::send_res(const boost::asio::ip::address& host, Proc res_proc,
 }
 
 Status NlmProgram::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) {
+  spdlog::debug("nlm {} from {} over {}", procedure_name(ctx.header.proc), ctx.peer.to_string(),
+                ctx.datagram ? "udp" : "tcp");
   switch (static_cast<Proc>(ctx.header.proc)) {
     case Proc::kNull:
       return Status::kOk;
@@ -433,6 +445,8 @@ DecodeResult NsmProgram::decode(const CallContext& ctx, xdr::XdrDecoder& in, Arg
 }
 
 Status NsmProgram::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) {
+  spdlog::debug("nsm {} from {} over {}", procedure_name(ctx.header.proc), ctx.peer.to_string(),
+                ctx.datagram ? "udp" : "tcp");
   switch (static_cast<nsm::Proc>(ctx.header.proc)) {
     case nsm::Proc::kNull:
     case nsm::Proc::kSimuCrash:

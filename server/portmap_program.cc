@@ -3,6 +3,8 @@
 
 #include <ctime>
 
+#include <spdlog/spdlog.h>
+
 namespace nasd::server {
 
 using portmap::Mapping;
@@ -162,6 +164,8 @@ bool PortmapProgram::unset(std::uint32_t prog, std::uint32_t vers, std::string_v
 
 Status PortmapProgram::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) {
   const std::uint32_t proc = ctx.header.proc;
+  spdlog::debug("portmap v{} proc {} from {} over {}", ctx.header.vers, proc, ctx.peer.to_string(),
+                ctx.datagram ? "udp" : "tcp");
   const bool local_peer = is_loopback(ctx.peer);
   if (ctx.header.vers == portmap::kPmapVersion) {
     switch (static_cast<PmapProc>(proc)) {

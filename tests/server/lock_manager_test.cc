@@ -140,6 +140,18 @@ TEST(LockManager, CancelRemovesTheQueuedRequest) {
   EXPECT_EQ(0u, m.lock_count());
 }
 
+TEST(LockManager, UnlockWithdrawsTheOwnersOverlappingQueuedRequest) {
+  LockManager m;
+  m.lock("f", kA, kW, 0, kToEof, false, 0);
+  m.lock("f", kB, kW, 0, 9, true, 1);
+  m.lock("f", kA2, kW, 0, 9, true, 2);
+  EXPECT_TRUE(m.unlock("f", kB, 0, kToEof).empty());  // B gave up waiting
+  EXPECT_EQ(1u, m.waiter_count());
+  auto granted = m.unlock("f", kA, 0, kToEof);
+  ASSERT_EQ(1u, granted.size());
+  EXPECT_EQ(2u, granted[0].cookie);
+}
+
 TEST(LockManager, FreeClientDropsItsLocksAndWaitersAndGrantsOthers) {
   LockManager m;
   m.lock("f", kA, kW, 0, 9, false, 0);
