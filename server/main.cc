@@ -88,7 +88,7 @@ int serve(const server::Options& opt, server::ExportTable table) {
   server::GracePeriod grace(std::chrono::seconds(opt.grace_period));
   server::LockManager lock_manager;
   server::CallbackClient callbacks;
-  server::NlmProgram nlm(lock_manager, *nsm_state, grace, callbacks);
+  server::NlmProgram nlm(lock_manager, *nsm_state, grace, callbacks, &backend, &exports);
   server::NsmProgram nsm(*nsm_state, nlm);
   server::PortmapProgram portmap;
 

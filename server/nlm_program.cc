@@ -58,8 +58,100 @@ constexpr std::size_t kMaxBody = 4 * nlm4::kMaxNetobj + 256;
 }  // namespace
 
 NlmProgram::NlmProgram(LockManager& locks, NsmState& nsm, GracePeriod& grace,
-                       CallbackClient& callbacks)
-    : locks_(locks), nsm_(nsm), grace_(grace), callbacks_(callbacks) {}
+                       CallbackClient& callbacks, storage::Backend* backend,
+                       const ExportRegistry* exports)
+    : locks_(locks), nsm_(nsm), grace_(grace), callbacks_(callbacks), backend_(backend),
+      exports_(exports) {}
+
+Stat NlmProgram::check_access(const CallContext& ctx, nlm4::Bytes fh_bytes) const {
+  storage::FileHandle fh;
+  if (!fh.assign(fh_bytes)) return Stat::kStaleFh;
+  std::uint32_t export_id = 0;
+  if (backend_->export_of(fh, &export_id) != Status::kOk) return Stat::kStaleFh;
+  std::shared_ptr<const ExportTable> table = exports_->current();
+  const Export* exp = table->find_by_id(export_id);
+  if (exp == nullptr) return Stat::kStaleFh;
+  std::optional<ExportOptions> opts = exp->options_for(ctx.peer);
+  if (!opts || (opts->secure && ctx.peer_port >= 1024)) return Stat::kFailed;
+  return Stat::kGranted;
+}
+
+bool NlmProgram::validate(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) {
+  if (backend_ == nullptr || exports_ == nullptr) return true;
+  const auto proc = static_cast<Proc>(ctx.header.proc);
+  nlm4::Bytes fh, cookie;
+  switch (proc) {
+    case Proc::kTest:
+    case Proc::kTestMsg: {
+      const auto& a = args.get<nlm4::TestArgs>();
+      fh = a.lock.fh;
+      cookie = a.cookie;
+      break;
+    }
+    case Proc::kLock:
+    case Proc::kLockMsg:
+    case Proc::kNmLock: {
+      const auto& a = args.get<nlm4::LockArgs>();
+      fh = a.lock.fh;
+      cookie = a.cookie;
+      break;
+    }
+    case Proc::kCancel:
+    case Proc::kCancelMsg: {
+      const auto& a = args.get<nlm4::CancArgs>();
+      fh = a.lock.fh;
+      cookie = a.cookie;
+      break;
+    }
+    case Proc::kUnlock:
+    case Proc::kUnlockMsg: {
+      const auto& a = args.get<nlm4::UnlockArgs>();
+      fh = a.lock.fh;
+      cookie = a.cookie;
+      break;
+    }
+    case Proc::kShare:
+    case Proc::kUnshare: {
+      const auto& a = args.get<nlm4::ShareArgs>();
+      fh = a.share.fh;
+      cookie = a.cookie;
+      break;
+    }
+    default:
+      return true;
+  }
+  const Stat stat = check_access(ctx, fh);
+  if (stat == Stat::kGranted) return true;
+  switch (proc) {
+    case Proc::kTest:
+      nlm4::encode(out, nlm4::TestRes{cookie, stat, {}});
+      break;
+    case Proc::kShare:
+    case Proc::kUnshare:
+      nlm4::encode_shareres(out, cookie, stat, 0);
+      break;
+    case Proc::kLock:
+    case Proc::kNmLock:
+    case Proc::kCancel:
+    case Proc::kUnlock:
+      nlm4::encode(out, nlm4::Res{cookie, stat});
+      break;
+    default: {  // a _MSG call: void reply, the refusal goes back as its _RES
+      const Proc res_proc = static_cast<Proc>(ctx.header.proc + 5);
+      if (proc == Proc::kTestMsg) {
+        nlm4::TestRes r{cookie, stat, {}};
+        send_res(ctx.peer, res_proc,
+                 encode_body(kMaxBody, [&](xdr::XdrEncoder& o) { nlm4::encode(o, r); }));
+      } else {
+        nlm4::Res r{cookie, stat};
+        send_res(ctx.peer, res_proc,
+                 encode_body(kMaxBody, [&](xdr::XdrEncoder& o) { nlm4::encode(o, r); }));
+      }
+      break;
+    }
+  }
+  return false;
+}
 
 const char* NlmProgram::procedure_name(std::uint32_t proc) const {
   return proc < nlm4::kProcCount ? kNlmNames[proc] : nullptr;

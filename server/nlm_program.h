@@ -9,10 +9,12 @@
 #include <vector>
 
 #include "protocol/nlm4.h"
+#include "server/export_registry.h"
 #include "server/lock_manager.h"
 #include "server/nsm_state.h"
 #include "server/program.h"
 #include "server/rpc_callback.h"
+#include "storage/backend.h"
 
 namespace nasd::server {
 
@@ -32,9 +34,13 @@ namespace nasd::server {
 /// granted, others get DENIED_GRACE_PERIOD (TEST too); UNLOCK and CANCEL are
 /// always served.  Each client that is granted a lock is recorded in the
 /// NsmState, so a restart can notify it.
+/// Validate stage (when `backend` and `exports` are given): the file handle
+/// must be one of ours (else NLM4_STALE_FH) and the caller must be allowed
+/// by its export, `secure` included (else NLM4_FAILED).
 class NlmProgram final : public Program {
  public:
-  NlmProgram(LockManager& locks, NsmState& nsm, GracePeriod& grace, CallbackClient& callbacks);
+  NlmProgram(LockManager& locks, NsmState& nsm, GracePeriod& grace, CallbackClient& callbacks,
+             storage::Backend* backend = nullptr, const ExportRegistry* exports = nullptr);
 
   std::uint32_t number() const override { return nlm4::kProgram; }
   std::uint32_t low_version() const override { return nlm4::kVersion; }
@@ -45,7 +51,7 @@ class NlmProgram final : public Program {
 
   DecodeResult decode(const CallContext& ctx, xdr::XdrDecoder& in, ArgSlot& args) override;
   std::size_t max_reply_size(const CallContext& ctx, ArgSlot& args) override;
-  bool validate(CallContext&, ArgSlot&, xdr::XdrEncoder&) override { return true; }
+  bool validate(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) override;
   storage::Status execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) override;
 
   /// A client host rebooted (SM_NOTIFY from it, or FREE_ALL): frees the
@@ -66,6 +72,8 @@ class NlmProgram final : public Program {
     bool exclusive = false;
   };
 
+  /// NLM4_GRANTED when `fh` is ours and the caller may use its export.
+  nlm4::Stat check_access(const CallContext& ctx, nlm4::Bytes fh) const;
   nlm4::Stat do_test(const CallContext& ctx, const nlm4::TestArgs& a, nlm4::Holder& holder,
                      std::string& holder_oh);
   nlm4::Stat do_lock(const CallContext& ctx, const nlm4::LockArgs& a, bool monitor);
@@ -81,6 +89,8 @@ class NlmProgram final : public Program {
   NsmState& nsm_;
   GracePeriod& grace_;
   CallbackClient& callbacks_;
+  storage::Backend* backend_;
+  const ExportRegistry* exports_;
   mutable std::mutex mu_;
   std::map<std::uint64_t, Blocked> blocked_;  // by lock-manager cookie, guarded by mu_
   std::uint64_t next_cookie_ = 1;              // guarded by mu_

@@ -170,6 +170,15 @@ TEST_F(LockTest, BlockingLockIsQueuedAndCountedAsWaiter) {
   EXPECT_EQ(NLM4_GRANTED, lock(nlm, "hostB", 9, 0, 0, true, true));  // the re-poll
 }
 
+TEST_F(LockTest, ForgedFileHandleIsStaleFh) {
+  RpcClient nlm(nasd_->nfs_port(), NLM_PROGRAM, NLM_V4);
+  file_.bytes[file_.bytes.size() - 1] ^= 0x5a;  // breaks the handle's MAC
+  EXPECT_EQ(NLM4_STALE_FH, lock(nlm, "hostA", 7, 0, 0));
+  EXPECT_EQ(NLM4_STALE_FH, unlock(nlm, "hostA", 7, 0, 0));
+  EXPECT_EQ(NLM4_STALE_FH, test(nlm, "hostA", 7, 0, 0).first);
+  EXPECT_EQ(0.0, nasd_->metric("nasd_nlm_locks_held").value_or(-1));
+}
+
 TEST_F(LockTest, NsmStatReportsAnOddStateThatGrowsAcrossRestarts) {
   auto stat = [&] {
     RpcClient nsm(nasd_->nfs_port(), NSM_PROGRAM, NSM_V1);
