@@ -135,6 +135,8 @@ void Connection::on_fragment(const boost::system::error_code& ec) {
     packet_->ctx.peer = ep.address();
     packet_->ctx.peer_port = ep.port();
   }
+  auto local = socket_.local_endpoint(ep_ec);
+  if (!ep_ec) packet_->ctx.local = local.address();
   ++in_flight_;
   pipeline_.submit(std::move(packet_));
   packet_ = PacketPtr(nullptr, PacketReturner{&pipeline_.packets()});

@@ -9,10 +9,12 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
@@ -21,10 +23,16 @@
 #include "server/http_server.h"
 #include "server/listener.h"
 #include "server/metrics.h"
+#include "server/lock_manager.h"
 #include "server/mount_program.h"
 #include "server/nfs3_program.h"
 #include "server/nfs4_program.h"
 #include "server/nfs4_state.h"
+#include "server/nlm_program.h"
+#include "server/nsm_state.h"
+#include "server/portmap_program.h"
+#include "server/rpc_callback.h"
+#include "server/udp_listener.h"
 #include "server/options.h"
 #include "server/pipeline.h"
 #include "server/reload.h"
@@ -44,6 +52,16 @@ storage::Verifier new_write_verifier() {
     std::memcpy(v.data(), &t, sizeof(t));
   }
   return v;
+}
+
+/// True when something accepts TCP connections on 127.0.0.1:`port` (a
+/// system port mapper, for --portmapper auto).
+bool port_answers(std::uint16_t port) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket s(io);
+  boost::system::error_code ec;
+  s.connect({boost::asio::ip::address_v4::loopback(), port}, ec);
+  return !ec;
 }
 
 int serve(const server::Options& opt, server::ExportTable table) {
@@ -81,13 +99,34 @@ int serve(const server::Options& opt, server::ExportTable table) {
     return backend.add_export(id, path);
   });
 
+  // Locking: NLM v4 + NSM v1 over one lock manager (server/nlm_program.h).
+  std::optional<server::NsmState> nsm_state;
+  try {
+    nsm_state.emplace(opt.state_dir);
+  } catch (const std::exception& e) {
+    std::cerr << "nasd: " << e.what() << "\n";
+    return 1;
+  }
+  server::GracePeriod grace(std::chrono::seconds(opt.grace_period));
+  server::LockManager lock_manager;
+  server::CallbackClient callbacks;
+  server::NlmProgram nlm(lock_manager, *nsm_state, grace, callbacks, &backend, &exports);
+  server::NsmProgram nsm(*nsm_state, nlm);
+  server::PortmapProgram portmap;
+
   server::ServerMetrics metrics;
   metrics.set_build_info(NASD_VERSION, NASD_COMMIT);
   metrics.add_exports(*exports.current());
+  metrics.add_gauge("nasd_nlm_locks_held", "Byte-range lock ranges granted", {},
+                    [&] { return static_cast<double>(lock_manager.lock_count()); });
+  metrics.add_gauge("nasd_nlm_blocked_waiters", "Blocking lock requests waiting", {},
+                    [&] { return static_cast<double>(lock_manager.waiter_count()); });
+  metrics.add_gauge("nasd_nlm_grace_active", "1 while the reclaim grace period runs", {},
+                    [&] { return grace.active() ? 1.0 : 0.0; });
   server::PipelineConfig pc;
   pc.threads_per_stage = opt.threads_per_stage;
   pc.max_in_flight = opt.max_in_flight;
-  server::Pipeline pipeline(pc, {&mount, &nfs3, &nfs4}, metrics);
+  server::Pipeline pipeline(pc, {&mount, &nfs3, &nfs4, &nlm, &nsm, &portmap}, metrics);
   server::Health health(backend, exports);
   std::unique_ptr<server::HttpServer> http;  // /metrics, /healthz, /readyz
   if (opt.metrics) {
@@ -123,11 +162,64 @@ int serve(const server::Options& opt, server::ExportTable table) {
     std::cerr << "nasd: cannot listen on " << opt.bind.to_string() << ": " << e.what() << "\n";
     return 1;
   }
+  // NLM and NSM also over UDP on the NFS port (rpc.statd's SM_NOTIFY).
+  std::vector<std::unique_ptr<server::UdpListener>> udp;
+  try {
+    udp.push_back(std::make_unique<server::UdpListener>(io, opt.bind.to_string(), opt.nfs_port,
+                                                        pipeline,
+                                                        std::vector{nlm.number(), nsm.number()}));
+  } catch (const std::exception& e) {
+    spdlog::warn("no UDP on port {}: {}", opt.nfs_port, e.what());
+  }
+  // The port mapper: embedded (TCP + UDP) or the system's rpcbind.
+  using server::PortmapperMode;
+  bool embedded = opt.portmapper == PortmapperMode::kEmbedded ||
+                  (opt.portmapper == PortmapperMode::kAuto && !port_answers(opt.portmapper_port));
+  if (embedded) {
+    try {
+      auto tcp = std::make_unique<server::Listener>(io, opt.bind.to_string(), opt.portmapper_port,
+                                                    pipeline, limits);
+      auto u = std::make_unique<server::UdpListener>(io, opt.bind.to_string(), opt.portmapper_port,
+                                                     pipeline, std::vector{portmap.number()});
+      listeners.push_back(std::move(tcp));
+      udp.push_back(std::move(u));
+    } catch (const std::exception& e) {
+      if (opt.portmapper == PortmapperMode::kEmbedded) {
+        std::cerr << "nasd: cannot serve the port mapper on port " << opt.portmapper_port << ": "
+                  << e.what() << "\n";
+        return 1;
+      }
+      spdlog::warn("port mapper port {} busy ({}); not serving one", opt.portmapper_port, e.what());
+      embedded = false;
+    }
+  }
+  for (std::uint32_t v : {2u, 3u, 4u}) {
+    portmap.add(portmap.number(), v, "tcp", opt.portmapper_port);
+    portmap.add(portmap.number(), v, "udp", opt.portmapper_port);
+  }
+  portmap.add(nfs3.number(), 3, "tcp", opt.nfs_port);
+  portmap.add(nfs4.number(), 4, "tcp", opt.nfs_port);
+  portmap.add(mount.number(), 3, "tcp", opt.mount_port);
+  portmap.add(nlm.number(), 4, "tcp", opt.nfs_port);
+  portmap.add(nsm.number(), 1, "tcp", opt.nfs_port);
+  if (!udp.empty() && udp.front()->port() == opt.nfs_port) {
+    portmap.add(nlm.number(), 4, "udp", opt.nfs_port);
+    portmap.add(nsm.number(), 1, "udp", opt.nfs_port);
+  }
   for (auto& l : listeners) l->start();
   health.set_listening();
-  server::RpcbindRegistration rpcbind({{nfs3.number(), 3, opt.nfs_port},
-                                       {nfs4.number(), 4, opt.nfs_port},
-                                       {mount.number(), 3, opt.mount_port}});
+  for (auto& u : udp) u->start();
+  std::optional<server::RpcbindRegistration> rpcbind;
+  if (opt.portmapper == PortmapperMode::kSystem ||
+      (opt.portmapper == PortmapperMode::kAuto && !embedded)) {
+    rpcbind.emplace(std::vector<server::RpcbindRegistration::Entry>{
+        {nfs3.number(), 3, opt.nfs_port},
+        {nfs4.number(), 4, opt.nfs_port},
+        {mount.number(), 3, opt.mount_port},
+        {nlm.number(), 4, opt.nfs_port},
+        {nsm.number(), 1, opt.nfs_port}});
+  }
+  server::notify_previous_clients(*nsm_state, callbacks, grace);
 
   // SIGHUP: reload the exports (server/reload.h); re-armed after each one.
   // Runs on an I/O thread: host names in the exports are resolved there.
@@ -145,12 +237,18 @@ int serve(const server::Options& opt, server::ExportTable table) {
     spdlog::info("signal {}: shutting down", sig);
     for (auto& l : listeners) l->stop();
     hup.cancel();
+    for (auto& u : udp) u->stop();
     io.stop();
   });
   spdlog::info("nasd {} serving {} export(s): NFSv3 and NFSv4.1/4.2 on {}:{}, MOUNT on {}:{}{}", NASD_VERSION,
                exports.current()->exports().size(), opt.bind.to_string(), opt.nfs_port,
                opt.bind.to_string(), opt.mount_port,
                opt.metrics ? ", metrics on " + opt.metrics->to_string() : std::string());
+  spdlog::info("NLM 4 and NSM 1 on port {} (NSM state {}, grace {}), port mapper: {}",
+               opt.nfs_port, nsm_state->state(), grace.active() ? "active" : "off",
+               embedded ? "embedded on port " + std::to_string(opt.portmapper_port)
+               : rpcbind && rpcbind->registered() ? std::string("system rpcbind")
+                                                  : std::string("none"));
 
   const unsigned io_threads = 2;
   std::vector<std::jthread> threads;
@@ -158,6 +256,7 @@ int serve(const server::Options& opt, server::ExportTable table) {
   io.run();
   threads.clear();
   pipeline.stop();  // no worker may post to `io` once it is gone
+  callbacks.stop();  // its callbacks use nlm and nsm_state
   return 0;
 }
 

@@ -138,6 +138,21 @@ OptionsResult parse_options(int argc, const char* const* argv) {
   app.add_option("--lease-time", o.lease_time, "NFSv4 lease time, seconds")
       ->check(CLI::Range(5u, 3600u))
       ->capture_default_str();
+  std::string portmapper = "auto";
+  unsigned portmapper_port = o.portmapper_port;
+  app.add_option("--portmapper", portmapper,
+                 "port mapper: embedded unless one answers at start (auto), embedded, system "
+                 "rpcbind, or off")
+      ->check(CLI::IsMember({"auto", "embedded", "system", "off"}))
+      ->capture_default_str();
+  app.add_option("--portmapper-port", portmapper_port, "port of the embedded port mapper (TCP+UDP)")
+      ->check(CLI::Range(1u, 65535u))
+      ->capture_default_str();
+  app.add_option("--grace-period", o.grace_period,
+                 "seconds after a restart in which only lock reclaims are granted")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0u, 3600u))
+      ->capture_default_str();
   app.add_flag("--check-config", o.check_config,
                "print the effective exports and settings, then exit (1 on errors)");
 
@@ -152,6 +167,11 @@ OptionsResult parse_options(int argc, const char* const* argv) {
   if (!exports_file.empty()) o.exports_file = exports_file;
   o.bind = ip::make_address(bind);  // validated above
   o.nfs_port = static_cast<std::uint16_t>(nfs_port);
+  o.portmapper = portmapper == "embedded" ? PortmapperMode::kEmbedded
+                 : portmapper == "system" ? PortmapperMode::kSystem
+                 : portmapper == "off"    ? PortmapperMode::kOff
+                                          : PortmapperMode::kAuto;
+  o.portmapper_port = static_cast<std::uint16_t>(portmapper_port);
   o.mount_port = static_cast<std::uint16_t>(mount_port);
   if (!metrics.empty()) o.metrics = parse_listen_address(metrics);
   o.log_level = spdlog::level::from_str(log_level);
@@ -234,6 +254,13 @@ int check_config(const Options& options, std::ostream& out, std::ostream& err) {
       << "# --max-io-size " << describe_size(options.max_io_size) << '\n'
       << "# --max-in-flight " << options.max_in_flight << '\n'
       << "# --lease-time " << options.lease_time << '\n'
+      << "# --portmapper "
+      << (options.portmapper == PortmapperMode::kEmbedded ? "embedded"
+          : options.portmapper == PortmapperMode::kSystem ? "system"
+          : options.portmapper == PortmapperMode::kOff    ? "off"
+                                                          : "auto")
+      << " (port " << options.portmapper_port << ")\n"
+      << "# --grace-period " << options.grace_period << '\n'
       << "# nasd effective exports (" << table.exports().size() << ")\n"
       << table.to_string();
   return 0;

@@ -4,6 +4,8 @@
 //        [--nfs-port N] [--mount-port N] [--metrics ADDR:PORT] [--state-dir DIR]
 //        [--log-level LEVEL] [--threads-per-stage N] [--max-record-size BYTES]
 //        [--max-io-size BYTES] [--max-in-flight N] [--check-config]
+//        [--portmapper auto|embedded|system|off] [--portmapper-port N]
+//        [--grace-period SECONDS]
 #pragma once
 
 #include <cstddef>
@@ -32,6 +34,14 @@ struct ListenAddress {
 /// Parses "ADDR:PORT" (IPv6 in brackets, port 1..65535); nullopt when malformed.
 std::optional<ListenAddress> parse_listen_address(std::string_view text);
 
+/// Which port mapper nasd's programs are listed in (--portmapper).
+enum class PortmapperMode : std::uint8_t {
+  kAuto,      // embedded, unless a port mapper already answers on the port at start
+  kEmbedded,  // nasd serves PMAP/RPCBIND itself (TCP and UDP); failing to bind is fatal
+  kSystem,    // register with the system rpcbind (libtirpc rpcb_set)
+  kOff,       // neither
+};
+
 /// Settings from the command line, with their defaults.
 struct Options {
   static constexpr std::size_t kMinRecordSize = 8192;                // bytes
@@ -57,6 +67,9 @@ struct Options {
   unsigned max_in_flight = 256;                   // --max-in-flight, 1..65536
   unsigned lease_time = 90;                       // NFSv4 lease, seconds, --lease-time, 5..3600
   bool check_config = false;                      // --check-config
+  PortmapperMode portmapper = PortmapperMode::kAuto;  // --portmapper
+  std::uint16_t portmapper_port = 111;            // --portmapper-port (embedded one)
+  unsigned grace_period = 90;                     // seconds, --grace-period (NLM reclaim)
 };
 
 /// What to do instead of running: print `message` (to stdout when

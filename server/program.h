@@ -29,6 +29,8 @@ struct CallContext {
   rpc::CallHeader header;
   boost::asio::ip::address peer;
   std::uint16_t peer_port = 0;
+  boost::asio::ip::address local;  // our address the call arrived on
+  bool datagram = false;           // arrived over UDP (no record marking)
   // Set by validate() when the call names an export:
   std::uint32_t export_id = 0;
   bool has_export = false;  // export_id is valid (for per-export metrics)

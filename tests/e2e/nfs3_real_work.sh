@@ -413,6 +413,114 @@ expect_err "EACCES: uid $NOBODY_UID removes from a root 0755 dir" "Permission de
     as_user rm -f err/nonempty/f
 check "denied create left no file behind" test ! -e err/rootdir/f
 
+
+# ---------------------------------------------------------------- 6b. locks
+# fcntl byte-range locks and flock(1) between processes on this client (NLM
+# to the server unless the mount has nolock).  Holders run in the background
+# and keep their lock until their fifo's writer (fd 7 or 8) is closed; other
+# background processes must not inherit that writer (7>&- / 8>&-).
+cat > "$L/lockprobe.c" <<'CEOF'
+/* lockprobe MODE FILE START LEN [r|w]
+ *   try:  F_SETLK; exit 0 when granted, 1 on conflict
+ *   wait: F_SETLKW; prints "granted"
+ *   hold: F_SETLKW, prints "locked", keeps it until EOF on stdin
+ *   test: F_GETLK; prints "unlocked" or "locked r|w START LEN"  */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    if (argc < 5) { fprintf(stderr, "usage\n"); return 2; }
+    int w = argc < 6 || argv[5][0] == 'w';
+    int fd = open(argv[2], w ? O_RDWR | O_CREAT : O_RDONLY, 0644);
+    if (fd < 0) { perror("open"); return 2; }
+    struct flock fl = {0};
+    fl.l_type = w ? F_WRLCK : F_RDLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = atoll(argv[3]);
+    fl.l_len = atoll(argv[4]);
+    if (!strcmp(argv[1], "try")) {
+        if (fcntl(fd, F_SETLK, &fl) == 0) return 0;
+        if (errno == EAGAIN || errno == EACCES) return 1;
+        perror("F_SETLK"); return 2;
+    }
+    if (!strcmp(argv[1], "test")) {
+        if (fcntl(fd, F_GETLK, &fl) != 0) { perror("F_GETLK"); return 2; }
+        if (fl.l_type == F_UNLCK) printf("unlocked\n");
+        else printf("locked %c %lld %lld\n", fl.l_type == F_WRLCK ? 'w' : 'r',
+                    (long long)fl.l_start, (long long)fl.l_len);
+        return 0;
+    }
+    if (fcntl(fd, F_SETLKW, &fl) != 0) { perror("F_SETLKW"); return 2; }
+    if (!strcmp(argv[1], "wait")) { printf("granted\n"); return 0; }
+    printf("locked\n"); fflush(stdout);
+    char buf[64];
+    while (read(0, buf, sizeof buf) > 0) {}
+    return 0;
+}
+CEOF
+gcc -O1 -Wall -o "$L/lockprobe" "$L/lockprobe.c"
+LP="$L/lockprobe"
+mkdir locks
+# wait_for FILE CONTENT: until FILE (local) contains CONTENT, at most 60 s
+wait_for() { local i; for i in $(seq 1 600); do grep -qx "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+rm -f "$L/fifo1" "$L/fifo2"; mkfifo "$L/fifo1" "$L/fifo2"
+"$LP" hold locks/f 0 100 w < "$L/fifo1" > "$L/hold1" &
+HOLD1=$!
+exec 7> "$L/fifo1"
+check "fcntl: write lock on bytes 0-99 granted" wait_for "$L/hold1" locked
+rc=0; "$LP" try locks/f 50 100 w || rc=$?
+check_eq "fcntl: overlapping write lock from another process is refused" 1 "$rc"
+rc=0; "$LP" try locks/f 50 100 r || rc=$?
+check_eq "fcntl: overlapping read lock from another process is refused" 1 "$rc"
+check "fcntl: disjoint range 100-199 is granted" "$LP" try locks/f 100 100 w
+check_eq "fcntl: F_GETLK reports the holder's write lock" "locked w 0 100" "$("$LP" test locks/f 10 5 w)"
+check_eq "fcntl: F_GETLK past the range sees no lock" "unlocked" "$("$LP" test locks/f 300 10 w)"
+t=$SECONDS
+"$LP" wait locks/f 0 10 w > "$L/waiter1" 7>&- &
+WAIT1=$!
+sleep 2
+check "fcntl: blocked F_SETLKW waiter still waits while the lock is held" kill -0 "$WAIT1"
+exec 7>&-
+wait "$HOLD1"
+check "fcntl: waiter wakes when the holder releases" wait_for "$L/waiter1" granted
+wait "$WAIT1"
+pass "fcntl: waiter woke $((SECONDS - t))s after it queued (2 s held)"
+# shared (read) locks
+"$LP" hold locks/f 0 0 r < "$L/fifo1" > "$L/hold1" &
+HOLD1=$!
+exec 7> "$L/fifo1"
+check "fcntl: read lock on the whole file granted" wait_for "$L/hold1" locked
+check "fcntl: a second read lock from another process is granted" "$LP" try locks/f 0 0 r
+rc=0; "$LP" try locks/f 4096 1 w || rc=$?
+check_eq "fcntl: a write lock inside the read-locked file is refused" 1 "$rc"
+exec 7>&-
+wait "$HOLD1"
+check "fcntl: write lock granted after the readers left" "$LP" try locks/f 0 0 w
+# flock(1)
+: > locks/g
+flock -x locks/g -c "echo held > $L/hold2; cat > /dev/null" < "$L/fifo2" &
+HOLD2=$!
+exec 8> "$L/fifo2"
+check "flock: exclusive lock taken" wait_for "$L/hold2" held
+rc=0; flock -n locks/g true || rc=$?
+check_eq "flock -n: conflicting lock refused at once" 1 "$rc"
+t=$SECONDS; rc=0; flock -w 2 locks/g true || rc=$?
+check_eq "flock -w 2: gives up after the timeout" 1 "$rc"
+flock -x locks/g -c "echo got > $L/waiter2" 8>&- &
+WAIT2=$!
+sleep 2
+check "flock: blocked waiter still waits while the lock is held" kill -0 "$WAIT2"
+t=$SECONDS
+exec 8>&-
+wait "$HOLD2"
+check "flock: waiter wakes when the holder releases" wait_for "$L/waiter2" got
+wait "$WAIT2"
+pass "flock: waiter woke $((SECONDS - t))s after the release"
+check "flock -n: free again after the waiter finished" flock -n locks/g true
+
 # ---------------------------------------------------------------- 7. restart
 if [ "$RESTART_MODE" = restart ]; then
     [ -n "$SERVER_IP" ] || fail "restart step: no server IP (pass it as \$2 or set LNC_SERVER_IP)"
@@ -424,6 +532,11 @@ if [ "$RESTART_MODE" = restart ]; then
     exec 4> pre/unstable.bin
     dd if="$L/unstable" bs=1M status=none >&4     # written, not fsync'ed, fd kept open
     find tree-renamed pre ns -printf '%i %p\n' | sort > "$L/inodes.before"
+    # a lock held across the crash: the client must reclaim it in the grace period
+    "$LP" hold locks/kept 0 0 w < "$L/fifo1" > "$L/hold3" 3<&- 4>&- &
+    HOLD3=$!
+    exec 7> "$L/fifo1"
+    check "fcntl: whole-file write lock held before the restart" wait_for "$L/hold3" locked
     t=$SECONDS
     exec 5<>"/dev/tcp/$SERVER_IP/$CONTROL_PORT"
     echo restart >&5
@@ -459,6 +572,12 @@ if [ "$RESTART_MODE" = restart ]; then
     done
     check_eq "new file renamed after the restart" "$(sha "$L/post5")" "$(sha post/post5-renamed)"
     check "git fsck --full after the restart" git -C repo fsck --full --no-progress
+    # By now the grace period is over: locks not reclaimed are gone.
+    rc=0; timeout 120 "$LP" try locks/kept 0 0 w || rc=$?
+    check_eq "lock held across the restart was reclaimed and is still exclusive" 1 "$rc"
+    exec 7>&-
+    wait "$HOLD3"
+    check "reclaimed lock released: another process gets it" timeout 120 "$LP" try locks/kept 0 0 w
 else
     echo "== restart step skipped ($RESTART_MODE)"
 fi
@@ -467,7 +586,7 @@ fi
 t=$SECONDS
 rm -rf tree-renamed
 check "rm -rf of the copied trees in $((SECONDS - t))s" test ! -e tree-renamed
-rm -rf repo repo2 cc ns err pre post big.bin
+rm -rf repo repo2 cc ns err pre post big.bin locks
 drop_caches
 check_eq "work directory is empty after rm -rf" "" "$(ls -A "$W")"
 cd "$MNT"

@@ -30,7 +30,7 @@ PROG="tests/e2e/run.sh"
 NFS_PORT=2049
 MOUNT_PORT=20048
 CONTROL_PORT=2050
-MOUNT_OPTS="proto=tcp,port=$NFS_PORT,mountproto=tcp,mountport=$MOUNT_PORT,nolock"
+MOUNT_OPTS=""               # nasd: plain vers=3 (embedded portmapper, NLM, NSM)
 GUEST_PACKAGES="gcc libc6-dev git"
 PYTHON=/usr/bin/python3     # not a per-user shim: the server runs in a netns as root
 
@@ -121,15 +121,15 @@ EOF
     # which always sets the POSIX ACL, fails).  noacl keeps the client off
     # NFSACL.  Against nasd the client probes NFSACL on port 2049 and must get
     # PROG_UNAVAIL (-> EOPNOTSUPP, cp falls back to chmod), so no noacl there.
-    MOUNT_OPTS+=",noacl"
+    MOUNT_OPTS="proto=tcp,port=$NFS_PORT,mountproto=tcp,mountport=$MOUNT_PORT,nolock,noacl"
 else
     SERVER_ARGV=("$SERVER_BIN" --export "$EXPORT *(rw,no_root_squash,insecure)" --bind 0.0.0.0
-                 --nfs-port "$NFS_PORT" --mount-port "$MOUNT_PORT" --state-dir "$STATE" --log-level info)
+                 --nfs-port "$NFS_PORT" --mount-port "$MOUNT_PORT" --state-dir "$STATE" --log-level info --grace-period 10)
 fi
 SERVER_CMD="exec $(printf '%q ' "$PYTHON" "$HERE/supervisor.py" --control-port "$CONTROL_PORT" \
     --wait-port "$NFS_PORT" --wait-port "$MOUNT_PORT" -- "${SERVER_ARGV[@]}")"
 
-[ -n "${E2E_MOUNT_OPTS_EXTRA:-}" ] && MOUNT_OPTS+=",$E2E_MOUNT_OPTS_EXTRA"
+[ -n "${E2E_MOUNT_OPTS_EXTRA:-}" ] && MOUNT_OPTS+="${MOUNT_OPTS:+,}$E2E_MOUNT_OPTS_EXTRA"
 RESTART=restart
 [ "${E2E_SKIP_RESTART:-0}" = 1 ] && RESTART=no-restart
 VERS="${E2E_VERS:-3}"
@@ -147,7 +147,7 @@ VERBOSE=()
 [ "${E2E_VERBOSE:-0}" = 1 ] && VERBOSE=(-v)
 
 echo "$PROG: server: ${SERVER_ARGV[*]}"
-echo "$PROG: export $EXPORT, mount -o vers=$VERS,$MOUNT_OPTS; restart step: $RESTART; logs in $LOG_DIR"
+echo "$PROG: export $EXPORT, mount -o vers=$VERS${MOUNT_OPTS:+,$MOUNT_OPTS}; restart step: $RESTART; logs in $LOG_DIR"
 T0=$(date +%s)
 rc=0
 "$LNC" "${VERBOSE[@]}" "${LNC_SERVER_ARGS[@]}" \

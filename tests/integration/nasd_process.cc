@@ -170,6 +170,11 @@ NasdProcess::NasdProcess(ExportsSource source) : source_(source) {
   metrics_port_ = pick_free_port();
   while (mount_port_ == nfs_port_) mount_port_ = pick_free_port();
   while (metrics_port_ == nfs_port_ || metrics_port_ == mount_port_) metrics_port_ = pick_free_port();
+  portmapper_port_ = pick_free_port();
+  while (portmapper_port_ == nfs_port_ || portmapper_port_ == mount_port_ ||
+         portmapper_port_ == metrics_port_) {
+    portmapper_port_ = pick_free_port();
+  }
   if (source_ == ExportsSource::kFile) write_exports(default_exports());
   try {
     start();
@@ -197,6 +202,8 @@ void NasdProcess::start() {
       "--state-dir", state_.string(),
       "--metrics", "127.0.0.1:" + std::to_string(metrics_port_),
       "--log-level", "warn",
+      "--portmapper", "embedded",
+      "--portmapper-port", std::to_string(portmapper_port_),
   };
   if (source_ == ExportsSource::kFile) {
     args.insert(args.end(), {"--exports", exports_file_.string()});

@@ -78,6 +78,8 @@ class NasdProcess {
   std::uint16_t nfs_port() const { return nfs_port_; }
   std::uint16_t mount_port() const { return mount_port_; }
   std::uint16_t metrics_port() const { return metrics_port_; }
+  /// The embedded port mapper (TCP and UDP), started with --portmapper embedded.
+  std::uint16_t portmapper_port() const { return portmapper_port_; }
   const std::filesystem::path& export_dir() const { return export_; }
   const std::filesystem::path& export2_dir() const { return export2_; }
   const std::filesystem::path& ro_dir() const { return ro_; }
@@ -97,7 +99,7 @@ class NasdProcess {
 
   ExportsSource source_;
   std::filesystem::path root_, export_, export2_, ro_, squash_, state_, log_, exports_file_;
-  std::uint16_t nfs_port_ = 0, mount_port_ = 0, metrics_port_ = 0;
+  std::uint16_t nfs_port_ = 0, mount_port_ = 0, metrics_port_ = 0, portmapper_port_ = 0;
   pid_t pid_ = -1;
 };
 
