@@ -419,6 +419,9 @@ check "denied create left no file behind" test ! -e err/rootdir/f
 # to the server unless the mount has nolock).  Holders run in the background
 # and keep their lock until their fifo's writer (fd 7 or 8) is closed; other
 # background processes must not inherit that writer (7>&- / 8>&-).
+if [ "$(awk -v m="$MNT" '$2 == m {print $3}' /proc/mounts)" = nfs4 ]; then
+    echo "== locks: skipped on NFSv4 (NFSv4 LOCK is not implemented yet)"
+else
 cat > "$L/lockprobe.c" <<'CEOF'
 /* lockprobe MODE FILE START LEN [r|w]
  *   try:  F_SETLK; exit 0 when granted, 1 on conflict
@@ -520,6 +523,7 @@ check "flock: waiter wakes when the holder releases" wait_for "$L/waiter2" got
 wait "$WAIT2"
 pass "flock: waiter woke $((SECONDS - t))s after the release"
 check "flock -n: free again after the waiter finished" flock -n locks/g true
+fi
 
 # ---------------------------------------------------------------- 7. restart
 if [ "$RESTART_MODE" = restart ]; then
