@@ -105,6 +105,14 @@ ServerMetrics::ServerMetrics()
                       .Help("TCP connections open")
                       .Register(*registry_)
                       .Add({});
+  auto& timeouts = prometheus::BuildCounter()
+                       .Name("nasd_connection_timeouts_total")
+                       .Help("Connections closed by --idle-timeout (idle) or --record-timeout "
+                             "(record: a request not received whole; write: a reply not taken)")
+                       .Register(*registry_);
+  timeouts_[0] = &timeouts.Add({{"kind", "idle"}});
+  timeouts_[1] = &timeouts.Add({{"kind", "record"}});
+  timeouts_[2] = &timeouts.Add({{"kind", "write"}});
 }
 
 ServerMetrics::~ServerMetrics() = default;

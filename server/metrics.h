@@ -9,6 +9,7 @@
 //   rpc_errors_total{reason}                       counter (garbage, oversize, prog_unavail, ...)
 //   read_bytes_total / write_bytes_total           counter (file data, bytes)
 //   connections_total / connections               counter / gauge
+//   connection_timeouts_total{kind}                counter (idle, record, write)
 //   plus callback gauges registered with add_gauge() (pools, stage queues).
 #pragma once
 
@@ -41,6 +42,9 @@ struct ProcedureMetrics {
   prometheus::Histogram* duration = nullptr;
 };
 
+/// Why a connection was closed by a timer (nasd_connection_timeouts_total).
+enum class ConnectionTimeout : std::uint8_t { kIdle, kRecord, kWrite, kCount };
+
 /// RPC-level error reasons counted in nasd_rpc_errors_total.
 enum class RpcError : std::uint8_t {
   kGarbageRecord, kRecordTooLarge, kProgUnavail, kProgMismatch, kProcUnavail, kGarbageArgs,
@@ -69,6 +73,9 @@ class ServerMetrics {
   prometheus::Counter& write_bytes() { return *write_bytes_; }
   prometheus::Counter& connections_total() { return *connections_total_; }
   prometheus::Gauge& connections() { return *connections_; }
+  prometheus::Counter& timeout(ConnectionTimeout t) {
+    return *timeouts_[static_cast<std::size_t>(t)];
+  }
 
   /// A gauge whose value `fn` computes at scrape time (pool and queue state).
   void add_gauge(const std::string& name, const std::string& help,
@@ -99,6 +106,7 @@ class ServerMetrics {
   prometheus::Counter* write_bytes_;
   prometheus::Counter* connections_total_;
   prometheus::Gauge* connections_;
+  std::array<prometheus::Counter*, static_cast<std::size_t>(ConnectionTimeout::kCount)> timeouts_{};
   std::unique_ptr<prometheus::Exposer> exposer_;
 };
 

@@ -135,6 +135,16 @@ OptionsResult parse_options(int argc, const char* const* argv) {
   app.add_option("--max-in-flight", o.max_in_flight, "calls in the pipeline at once")
       ->check(CLI::Range(1u, 65536u))
       ->capture_default_str();
+  app.add_option("--idle-timeout", o.idle_timeout_s,
+                 "close connections idle (no call outstanding) this long, seconds; 0 = never")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0u, 86400u))
+      ->capture_default_str();
+  app.add_option("--record-timeout", o.record_timeout_s,
+                 "close connections whose record or reply write takes longer, seconds; 0 = never")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0u, 86400u))
+      ->capture_default_str();
   app.add_flag("--check-config", o.check_config,
                "print the effective exports and settings, then exit (1 on errors)");
 
@@ -230,6 +240,8 @@ int check_config(const Options& options, std::ostream& out, std::ostream& err) {
       << "# --max-record-size " << describe_size(options.max_record_size) << '\n'
       << "# --max-io-size " << describe_size(options.max_io_size) << '\n'
       << "# --max-in-flight " << options.max_in_flight << '\n'
+      << "# --idle-timeout " << options.idle_timeout_s << '\n'
+      << "# --record-timeout " << options.record_timeout_s << '\n'
       << "# nasd effective exports (" << table.exports().size() << ")\n"
       << table.to_string();
   return 0;

@@ -139,7 +139,8 @@ std::optional<double> metric_value(const std::string& text, const std::string& s
   return std::nullopt;
 }
 
-NasdProcess::NasdProcess() {
+NasdProcess::NasdProcess(std::vector<std::string> extra_args)
+    : extra_args_(std::move(extra_args)) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "nasd-integ-XXXXXX").string();
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
@@ -200,6 +201,7 @@ void NasdProcess::start() {
       "--export", ro_.string() + " *(ro,no_root_squash,insecure,fsid=3)",
       "--export", squash_.string() + " *(rw,root_squash,insecure,fsid=4)",
   };
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -297,6 +299,16 @@ void NasdProcess::kill9() {
 void NasdProcess::restart() {
   stop();
   start();
+}
+
+std::optional<long> NasdProcess::rss_kib() const {
+  if (pid_ <= 0) return std::nullopt;
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return std::nullopt;
 }
 
 std::string NasdProcess::metrics() const {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace nasd::integration {
 
@@ -41,7 +42,9 @@ std::optional<double> metric_value(const std::string& metrics_text, const std::s
 /// The destructor stops nasd (SIGTERM, SIGKILL after 5 s) and removes the root.
 class NasdProcess {
  public:
-  NasdProcess();
+  /// `extra_args` are appended to nasd's command line on every start (e.g.
+  /// {"--idle-timeout", "2"}).
+  explicit NasdProcess(std::vector<std::string> extra_args = {});
   ~NasdProcess();
   NasdProcess(const NasdProcess&) = delete;
   NasdProcess& operator=(const NasdProcess&) = delete;
@@ -58,6 +61,11 @@ class NasdProcess {
   int stop();
   /// True while the child has not exited.
   bool running();
+  /// The running child's pid (-1 when none).
+  pid_t pid() const { return pid_; }
+  /// The child's resident set size in KiB (VmRSS in /proc/PID/status), or
+  /// nullopt when it cannot be read.
+  std::optional<long> rss_kib() const;
 
   std::uint16_t nfs_port() const { return nfs_port_; }
   std::uint16_t mount_port() const { return mount_port_; }
@@ -80,6 +88,7 @@ class NasdProcess {
   void wait_ready();
   std::string stderr_text() const;
 
+  std::vector<std::string> extra_args_;
   std::filesystem::path root_, export_, export2_, ro_, squash_, state_, log_;
   std::uint16_t nfs_port_ = 0, mount_port_ = 0, metrics_port_ = 0;
   pid_t pid_ = -1;
