@@ -15,6 +15,9 @@
 // the k-th (mod count) real handle: exp root, f, d, d/g, s, ro root, ro/r.
 // The seed corpus (tests/fuzz/make_corpus.py) uses these.
 //
+// NASD_FUZZ_TRACE=1 prints each call's outcome (to check that seeds reach
+// the backend).
+//
 // Checks, per input: no crash, leak or UB (ASan/UBSan/libFuzzer); every
 // reply fits the size max_reply_size() announced (else the pipeline would
 // answer SYSTEM_ERR); confinement: nothing outside exp/ changes — ro/ and
@@ -154,7 +157,14 @@ class World {
     const std::size_t max = prog->max_reply_size(ctx, args);
     std::vector<std::uint8_t> reply(max);
     xdr::XdrEncoder out{std::span<std::uint8_t>(reply)};
-    if (prog->validate(ctx, args, out)) prog->execute(ctx, args, out);
+    storage::Status status = storage::Status::kOk;
+    const bool executed = prog->validate(ctx, args, out);
+    if (executed) status = prog->execute(ctx, args, out);
+    if (trace_) {
+      std::fprintf(stderr, "%s proc %u uid %u: %s\n", prog->name(), ctx.header.proc,
+                   ctx.header.sys.uid,
+                   executed ? storage::status_name(status) : "answered by validate");
+    }
     if (!out.ok()) {
       invariant_failed(std::string(prog->name()) + " procedure " +
                        std::to_string(ctx.header.proc) + ": reply larger than max_reply_size " +
@@ -233,6 +243,7 @@ class World {
     return out;
   }
 
+  const bool trace_ = std::getenv("NASD_FUZZ_TRACE") != nullptr;  // one line per call
   bool mounted_ = false;
   std::unique_ptr<storage::LocalBackend> backend_;
   std::unique_ptr<server::ExportRegistry> registry_;
