@@ -126,7 +126,7 @@ TEST_F(SlowClientTest, ConnectionInUseIsNotClosedAsIdle) {
 }
 
 TEST_F(SlowClientTest, HalfRecordIsClosedAfterTheRecordTimeoutAndItsBufferReturned) {
-  start({"--idle-timeout", "600", "--record-timeout", "1"});
+  start({"--idle-timeout", "600", "--record-timeout", "3"});
   RawConnection half(nasd_->nfs_port());
   std::string partial;
   put_u32(partial, 0x80000000u | 4000u);  // promise 4000 bytes, send 1000
