@@ -20,7 +20,8 @@ Connection::Connection(asio::ip::tcp::socket socket, Pipeline& pipeline, Connect
       pipeline_(pipeline),
       limits_(limits),
       assembler_(limits.max_record_bytes),
-      packet_(nullptr, PacketReturner{&pipeline.packets()}) {
+      read_timer_(strand_),
+      write_timer_(strand_) {
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
   if (!ec) peer_text_ = ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -47,18 +48,59 @@ void Connection::fail(const char* why) {
   boost::system::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
-  packet_.reset();
+  disarm(read_timer_);
+  disarm(write_timer_);
   buffer_.release();
   // A write in progress still uses the front reply; its completion drops it.
   while (replies_.size() > (writing_ ? 1u : 0u)) replies_.pop_back();
+}
+
+void Connection::arm(asio::steady_timer& timer, std::chrono::seconds after,
+                     ConnectionTimeout kind) {
+  if (after.count() == 0) return disarm(timer);
+  timer.expires_after(after);
+  timer.async_wait(asio::bind_executor(
+      strand_, [self = shared_from_this(), &timer, kind](const boost::system::error_code& ec) {
+        if (ec || self->closed_) return;
+        if (timer.expiry() > asio::steady_timer::clock_type::now()) return;  // re-armed since
+        self->on_timeout(kind);
+      }));
+}
+
+void Connection::disarm(asio::steady_timer& timer) {
+  timer.expires_at(asio::steady_timer::time_point::max());
+}
+
+void Connection::on_timeout(ConnectionTimeout kind) {
+  if (kind == ConnectionTimeout::kIdle && in_flight_ > 0) {
+    // Calls are still being served: not idle.  Look again later.
+    return arm(read_timer_, limits_.idle_timeout, kind);
+  }
+  pipeline_.metrics().timeout(kind).Increment();
+  switch (kind) {
+    case ConnectionTimeout::kIdle:
+      return fail("idle timeout");
+    case ConnectionTimeout::kRecord:
+      spdlog::warn("{}: record not received within {} s, closing", peer_text_,
+                   limits_.record_timeout.count());
+      return fail("record timeout");
+    case ConnectionTimeout::kWrite:
+      spdlog::warn("{}: reply not taken within {} s, closing", peer_text_,
+                   limits_.record_timeout.count());
+      return fail("write timeout");
+    case ConnectionTimeout::kCount:
+      break;
+  }
 }
 
 void Connection::read_header() {
   if (closed_) return;
   if (in_flight_ >= limits_.max_in_flight_per_connection) {
     waiting_ = Waiting::kInFlight;  // resumed by write completion
+    disarm(read_timer_);            // a stalled reply write has its own timer
     return;
   }
+  if (!in_record_) arm(read_timer_, limits_.idle_timeout, ConnectionTimeout::kIdle);
   asio::async_read(socket_, asio::buffer(header_),
                    asio::bind_executor(strand_, [self = shared_from_this()](
                                                     const boost::system::error_code& ec, std::size_t) {
@@ -70,6 +112,10 @@ void Connection::on_header(const boost::system::error_code& ec) {
   if (ec) return fail(ec == asio::error::eof ? "eof" : "read error");
   std::uint32_t raw;
   std::memcpy(&raw, header_, 4);
+  if (!in_record_) {
+    in_record_ = true;
+    arm(read_timer_, limits_.record_timeout, ConnectionTimeout::kRecord);
+  }
   switch (assembler_.on_header(ntohl(raw))) {
     case rpc::RecordAssembler::Step::kReadFragment:
       break;
@@ -88,6 +134,7 @@ void Connection::on_header(const boost::system::error_code& ec) {
 template <class Source>
 void Connection::park(Waiting what, Source& source) {
   waiting_ = what;
+  disarm(read_timer_);  // waiting on the server, not on the client
   std::weak_ptr<Connection> weak = weak_from_this();
   auto strand = strand_;
   source.notify_on_release([weak, strand] {
@@ -97,10 +144,6 @@ void Connection::park(Waiting what, Source& source) {
 
 void Connection::prepare_fragment() {
   if (closed_) return;
-  if (assembler_.first_fragment() && !packet_) {
-    packet_ = pipeline_.packets().try_acquire();
-    if (!packet_) return park(Waiting::kPacket, pipeline_.packets());
-  }
   const std::size_t have = assembler_.received();
   const std::size_t need = have + assembler_.fragment_length();
   if (buffer_.capacity() < need || !buffer_) {
@@ -125,21 +168,31 @@ void Connection::read_fragment() {
 void Connection::on_fragment(const boost::system::error_code& ec) {
   if (ec) return fail(ec == asio::error::eof ? "eof in record" : "read error");
   if (!assembler_.on_fragment_done()) return read_header();
-  packet_->request = std::move(buffer_);
-  packet_->request_length = assembler_.record_length();
-  packet_->sink = shared_from_this();
-  packet_->received = std::chrono::steady_clock::now();
+  in_record_ = false;
+  submit_record();
+}
+
+void Connection::submit_record() {
+  if (closed_) return;
+  // The packet is taken only now: a partial record holds just its buffer, so
+  // slow senders cannot use up the calls the pipeline admits (--max-in-flight).
+  PacketPtr packet = pipeline_.packets().try_acquire();
+  if (!packet) return park(Waiting::kPacket, pipeline_.packets());
+  waiting_ = Waiting::kNothing;
+  packet->request = std::move(buffer_);
+  packet->request_length = assembler_.record_length();
+  packet->sink = shared_from_this();
+  packet->received = std::chrono::steady_clock::now();
   boost::system::error_code ep_ec;
   auto ep = socket_.remote_endpoint(ep_ec);
   if (!ep_ec) {
-    packet_->ctx.peer = ep.address();
-    packet_->ctx.peer_port = ep.port();
+    packet->ctx.peer = ep.address();
+    packet->ctx.peer_port = ep.port();
   }
   auto local = socket_.local_endpoint(ep_ec);
-  if (!ep_ec) packet_->ctx.local = local.address();
+  if (!ep_ec) packet->ctx.local = local.address();
   ++in_flight_;
-  pipeline_.submit(std::move(packet_));
-  packet_ = PacketPtr(nullptr, PacketReturner{&pipeline_.packets()});
+  pipeline_.submit(std::move(packet));
   read_header();
 }
 
@@ -148,7 +201,9 @@ void Connection::resume() {
     case Waiting::kNothing:
       return;
     case Waiting::kPacket:
+      return submit_record();
     case Waiting::kBuffer:
+      arm(read_timer_, limits_.record_timeout, ConnectionTimeout::kRecord);
       return prepare_fragment();
     case Waiting::kInFlight:
       waiting_ = Waiting::kNothing;
@@ -181,10 +236,12 @@ void Connection::write_next() {
   writing_ = true;
   Packet& p = *replies_.front();
   const std::size_t len = rpc::kRecordMarkBytes + p.out->position();
+  arm(write_timer_, limits_.record_timeout, ConnectionTimeout::kWrite);
   asio::async_write(socket_, asio::buffer(p.reply.data(), len),
                     asio::bind_executor(strand_, [self = shared_from_this()](
                                                      const boost::system::error_code& ec, std::size_t) {
                       self->writing_ = false;
+                      disarm(self->write_timer_);
                       self->replies_.pop_front();
                       if (self->closed_) return;
                       --self->in_flight_;

@@ -4,20 +4,30 @@
 // complete records to the pipeline as packets, and writes replies back in
 // the order they finish.
 //
-// Backpressure: when no packet or request buffer is free, or the connection
-// already has `max_in_flight_per_connection` calls outstanding, it stops
-// reading and resumes when one is returned — it never grows a queue.
+// Backpressure: when no request buffer (while receiving) or packet (for a
+// complete record) is free, or the connection already has
+// `max_in_flight_per_connection` calls outstanding, it stops reading and
+// resumes when one is returned — it never grows a queue.
 // Teardown is immediate: on EOF, error, or an oversize record the socket is
 // closed at once; calls still in the pipeline finish and are dropped, their
 // buffers returned.
+//
+// Timeouts (each 0 = off): a connection with no call outstanding that sends
+// no new record for `idle_timeout` is closed; a record must arrive whole
+// within `record_timeout` of its first fragment header (time spent parked on
+// the server's own backpressure does not count), and each reply write must
+// finish within `record_timeout` — so a slow, stuck or never-reading client
+// cannot hold pool buffers for long.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
 #include "protocol/record_marking.h"
@@ -30,6 +40,8 @@ struct ConnectionLimits {
   std::size_t max_record_bytes = (1u << 20) + (64u << 10);
   std::size_t max_in_flight_per_connection = 64;
   std::size_t max_connections = 4096;  // per listener; beyond it new connections are closed at once
+  std::chrono::seconds idle_timeout{360};   // no new record and no call outstanding; 0 = off
+  std::chrono::seconds record_timeout{30};  // one record's arrival, one reply's write; 0 = off
 };
 
 class Connection : public ReplySink, public std::enable_shared_from_this<Connection> {
@@ -48,8 +60,12 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
 
   void read_header();
   void on_header(const boost::system::error_code& ec);
-  /// Takes a packet and a buffer for the current fragment, or parks.
+  /// Takes a buffer large enough for the record so far plus the current
+  /// fragment, or parks.
   void prepare_fragment();
+  /// Hands the complete record to the pipeline in a packet, or parks until a
+  /// packet is free.
+  void submit_record();
   void read_fragment();
   void on_fragment(const boost::system::error_code& ec);
   void resume();
@@ -59,15 +75,22 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   void park(Waiting what, Source& source);
   void write_next();
   void fail(const char* why);
+  /// (Re)starts `timer` to fire `kind` after `after`; 0 disarms it.
+  void arm(boost::asio::steady_timer& timer, std::chrono::seconds after, ConnectionTimeout kind);
+  /// Stops `timer` (a handler already queued sees the far expiry and ignores it).
+  static void disarm(boost::asio::steady_timer& timer);
+  void on_timeout(ConnectionTimeout kind);
 
   boost::asio::ip::tcp::socket socket_;
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   Pipeline& pipeline_;
   const ConnectionLimits limits_;
   rpc::RecordAssembler assembler_;
+  boost::asio::steady_timer read_timer_;   // idle or record timeout
+  boost::asio::steady_timer write_timer_;  // reply write timeout
+  bool in_record_ = false;                 // a record's first header has been read
   std::uint8_t header_[4] = {};
-  PacketPtr packet_;               // the record being received
-  pool::PooledBuffer buffer_;      // its bytes so far
+  pool::PooledBuffer buffer_;      // the record being received, its bytes so far
   std::deque<PacketPtr> replies_;  // finished calls waiting to be written
   std::size_t in_flight_ = 0;      // calls submitted and not yet written
   Waiting waiting_ = Waiting::kNothing;

@@ -1,6 +1,11 @@
 #include "server/listener.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 
@@ -8,9 +13,19 @@ namespace nasd::server {
 
 namespace asio = boost::asio;
 
+void raise_open_file_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  const rlim_t was = lim.rlim_cur;
+  lim.rlim_cur = lim.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+    spdlog::warn("cannot raise the open file limit from {}: {}", was, std::strerror(errno));
+  }
+}
+
 Listener::Listener(asio::io_context& io, const std::string& address, std::uint16_t port,
                    Pipeline& pipeline, ConnectionLimits limits)
-    : acceptor_(io), pipeline_(pipeline), limits_(limits) {
+    : acceptor_(io), retry_(io), pipeline_(pipeline), limits_(limits) {
   asio::ip::tcp::endpoint ep(asio::ip::make_address(address), port);
   acceptor_.open(ep.protocol());
   acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true));
@@ -43,7 +58,14 @@ void Listener::accept() {
       }
       conn->start();
     } else {
+      // Out of descriptors or memory: the pending connection stays queued and
+      // an immediate retry would fail again at once, so pause briefly.
       spdlog::warn("accept failed: {}", ec.message());
+      retry_.expires_after(std::chrono::milliseconds(100));
+      retry_.async_wait([this](const boost::system::error_code& wait_ec) {
+        if (!wait_ec && acceptor_.is_open()) accept();
+      });
+      return;
     }
     accept();
   });
@@ -52,6 +74,7 @@ void Listener::accept() {
 void Listener::stop() {
   boost::system::error_code ec;
   acceptor_.close(ec);
+  retry_.cancel();
   std::lock_guard lock(mu_);
   for (auto& w : connections_) {
     if (auto c = w.lock()) c->close();

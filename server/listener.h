@@ -12,11 +12,17 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "server/connection.h"
 #include "server/pipeline.h"
 
 namespace nasd::server {
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit, so the number of open
+/// connections is bounded by ConnectionLimits::max_connections rather than by
+/// a default soft limit of 1024 descriptors.  Logs and goes on on failure.
+void raise_open_file_limit();
 
 class Listener {
  public:
@@ -35,6 +41,7 @@ class Listener {
   void accept();
 
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_;  // pause after a failed accept (EMFILE, ENOBUFS)
   Pipeline& pipeline_;
   const ConnectionLimits limits_;
   std::mutex mu_;

@@ -150,6 +150,9 @@ int serve(const server::Options& opt, server::ExportTable table) {
   boost::asio::io_context io;
   server::ConnectionLimits limits;
   limits.max_record_bytes = opt.max_record_size;
+  limits.idle_timeout = std::chrono::seconds(opt.idle_timeout_s);
+  limits.record_timeout = std::chrono::seconds(opt.record_timeout_s);
+  server::raise_open_file_limit();
   std::vector<std::unique_ptr<server::Listener>> listeners;
   try {
     const std::string bind = opt.bind.to_string();

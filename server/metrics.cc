@@ -139,6 +139,14 @@ ServerMetrics::ServerMetrics()
                      .Name("nasd_build_info")
                      .Help("Always 1; the labels name the running nasd version and git commit")
                      .Register(*registry_);
+  auto& timeouts = prometheus::BuildCounter()
+                       .Name("nasd_connection_timeouts_total")
+                       .Help("Connections closed by --idle-timeout (idle) or --record-timeout "
+                             "(record: a request not received whole; write: a reply not taken)")
+                       .Register(*registry_);
+  timeouts_[0] = &timeouts.Add({{"kind", "idle"}});
+  timeouts_[1] = &timeouts.Add({{"kind", "record"}});
+  timeouts_[2] = &timeouts.Add({{"kind", "write"}});
 }
 
 ServerMetrics::~ServerMetrics() = default;

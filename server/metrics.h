@@ -16,6 +16,7 @@
 //   build_info{version,commit}                     gauge, always 1
 //   plus callback gauges and counters registered with add_gauge() /
 //   add_counter() (pools, stage queues).
+//   connection_timeouts_total{kind}                counter (idle, record, write)
 // No per-client series: client addresses are unbounded.
 #pragma once
 
@@ -54,6 +55,9 @@ struct ExportMetrics {
 
 class ExportTable;
 
+/// Why a connection was closed by a timer (nasd_connection_timeouts_total).
+enum class ConnectionTimeout : std::uint8_t { kIdle, kRecord, kWrite, kCount };
+
 /// RPC-level error reasons counted in nasd_rpc_errors_total.
 enum class RpcError : std::uint8_t {
   kGarbageRecord, kRecordTooLarge, kProgUnavail, kProgMismatch, kProcUnavail, kGarbageArgs,
@@ -82,6 +86,9 @@ class ServerMetrics {
   prometheus::Counter& write_bytes() { return *write_bytes_; }
   prometheus::Counter& connections_total() { return *connections_total_; }
   prometheus::Gauge& connections() { return *connections_; }
+  prometheus::Counter& timeout(ConnectionTimeout t) {
+    return *timeouts_[static_cast<std::size_t>(t)];
+  }
   /// Records the outcome of an export reload (SIGHUP):
   /// nasd_exports_reloads_total{result="success"|"failure"} and
   /// nasd_exports_last_reload_successful (1/0).
@@ -139,6 +146,7 @@ class ServerMetrics {
   std::shared_mutex exports_mu_;
   std::map<std::uint32_t, ExportMetrics> exports_;
   prometheus::Family<prometheus::Gauge>* build_info_;
+  std::array<prometheus::Counter*, static_cast<std::size_t>(ConnectionTimeout::kCount)> timeouts_{};
 };
 
 }  // namespace nasd::server

@@ -153,6 +153,16 @@ OptionsResult parse_options(int argc, const char* const* argv) {
       ->type_name("SECONDS")
       ->check(CLI::Range(0u, 3600u))
       ->capture_default_str();
+  app.add_option("--idle-timeout", o.idle_timeout_s,
+                 "close connections idle (no call outstanding) this long, seconds; 0 = never")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0u, 86400u))
+      ->capture_default_str();
+  app.add_option("--record-timeout", o.record_timeout_s,
+                 "close connections whose record or reply write takes longer, seconds; 0 = never")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0u, 86400u))
+      ->capture_default_str();
   app.add_flag("--check-config", o.check_config,
                "print the effective exports and settings, then exit (1 on errors)");
 
@@ -261,6 +271,8 @@ int check_config(const Options& options, std::ostream& out, std::ostream& err) {
                                                           : "auto")
       << " (port " << options.portmapper_port << ")\n"
       << "# --grace-period " << options.grace_period << '\n'
+      << "# --idle-timeout " << options.idle_timeout_s << '\n'
+      << "# --record-timeout " << options.record_timeout_s << '\n'
       << "# nasd effective exports (" << table.exports().size() << ")\n"
       << table.to_string();
   return 0;

@@ -3,9 +3,10 @@
 //   nasd [--exports FILE] [--export 'PATH CLIENT(OPTS)']... [--bind ADDR]
 //        [--nfs-port N] [--mount-port N] [--metrics ADDR:PORT] [--state-dir DIR]
 //        [--log-level LEVEL] [--threads-per-stage N] [--max-record-size BYTES]
-//        [--max-io-size BYTES] [--max-in-flight N] [--check-config]
+//        [--max-io-size BYTES] [--max-in-flight N] [--idle-timeout SECONDS]
+//        [--record-timeout SECONDS] [--check-config]
 //        [--portmapper auto|embedded|system|off] [--portmapper-port N]
-//        [--grace-period SECONDS]
+//        [--grace-period SECONDS] [--lease-time SECONDS]
 #pragma once
 
 #include <cstddef>
@@ -66,6 +67,14 @@ struct Options {
   std::uint32_t max_io_size = 1u << 20;           // bytes (rsize/wsize), --max-io-size
   unsigned max_in_flight = 256;                   // --max-in-flight, 1..65536
   unsigned lease_time = 90;                       // NFSv4 lease, seconds, --lease-time, 5..3600
+  /// --idle-timeout: a connection that sends no request for this long while
+  /// it has no call outstanding is closed (knfsd closes idle TCP transports
+  /// after about 6 minutes too); 0 = never.
+  unsigned idle_timeout_s = 360;
+  /// --record-timeout: a record must arrive whole, and each reply write must
+  /// finish, within this long once started, or the connection is closed
+  /// (slow or stuck clients cannot hold pool buffers); 0 = never.
+  unsigned record_timeout_s = 30;
   bool check_config = false;                      // --check-config
   PortmapperMode portmapper = PortmapperMode::kAuto;  // --portmapper
   std::uint16_t portmapper_port = 111;            // --portmapper-port (embedded one)

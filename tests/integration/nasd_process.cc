@@ -139,7 +139,8 @@ std::optional<double> metric_value(const std::string& text, const std::string& s
   return std::nullopt;
 }
 
-NasdProcess::NasdProcess(ExportsSource source) : source_(source) {
+NasdProcess::NasdProcess(std::vector<std::string> extra_args, ExportsSource source)
+    : source_(source), extra_args_(std::move(extra_args)) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "nasd-integ-XXXXXX").string();
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
@@ -211,6 +212,7 @@ void NasdProcess::start() {
     std::istringstream lines(default_exports());
     for (std::string line; std::getline(lines, line);) args.insert(args.end(), {"--export", line});
   }
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -331,6 +333,16 @@ bool NasdProcess::sighup() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   throw std::runtime_error("nasd did not report a reload within 10 s:\n" + stderr_text());
+}
+
+std::optional<long> NasdProcess::rss_kib() const {
+  if (pid_ <= 0) return std::nullopt;
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return std::nullopt;
 }
 
 std::string NasdProcess::metrics() const {

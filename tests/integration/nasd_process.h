@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace nasd::integration {
 
@@ -44,7 +45,12 @@ std::optional<double> metric_value(const std::string& metrics_text, const std::s
 class NasdProcess {
  public:
   enum class ExportsSource { kFlags, kFile };
-  explicit NasdProcess(ExportsSource source = ExportsSource::kFlags);
+  explicit NasdProcess(ExportsSource source = ExportsSource::kFlags)
+      : NasdProcess(std::vector<std::string>{}, source) {}
+  /// `extra_args` are appended to nasd's command line on every start (e.g.
+  /// {"--idle-timeout", "2"}).
+  explicit NasdProcess(std::vector<std::string> extra_args,
+                       ExportsSource source = ExportsSource::kFlags);
   ~NasdProcess();
   NasdProcess(const NasdProcess&) = delete;
   NasdProcess& operator=(const NasdProcess&) = delete;
@@ -75,6 +81,12 @@ class NasdProcess {
   /// Replaces the exports file's contents.
   void write_exports(const std::string& text) const;
 
+  /// The running child's pid (-1 when none).
+  pid_t pid() const { return pid_; }
+  /// The child's resident set size in KiB (VmRSS in /proc/PID/status), or
+  /// nullopt when it cannot be read.
+  std::optional<long> rss_kib() const;
+
   std::uint16_t nfs_port() const { return nfs_port_; }
   std::uint16_t mount_port() const { return mount_port_; }
   std::uint16_t metrics_port() const { return metrics_port_; }
@@ -97,6 +109,7 @@ class NasdProcess {
  private:
   void wait_ready();
 
+  std::vector<std::string> extra_args_;
   ExportsSource source_;
   std::filesystem::path root_, export_, export2_, ro_, squash_, state_, log_, exports_file_;
   std::uint16_t nfs_port_ = 0, mount_port_ = 0, metrics_port_ = 0, portmapper_port_ = 0;

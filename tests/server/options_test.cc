@@ -127,6 +127,20 @@ TEST(ParseOptions, MetricsIPv6NeedsBrackets) {
   EXPECT_NE(parse_outcome({"--metrics", ":::9464"}).exit_code, 0);
 }
 
+TEST(ParseOptions, ConnectionTimeoutsHaveDefaultsAndZeroTurnsThemOff) {
+  const Options d = parse_ok({});
+  EXPECT_EQ(d.idle_timeout_s, 360u);
+  EXPECT_EQ(d.record_timeout_s, 30u);
+  const Options set = parse_ok({"--idle-timeout", "5", "--record-timeout", "2"});
+  EXPECT_EQ(set.idle_timeout_s, 5u);
+  EXPECT_EQ(set.record_timeout_s, 2u);
+  const Options off = parse_ok({"--idle-timeout", "0", "--record-timeout", "0"});
+  EXPECT_EQ(off.idle_timeout_s, 0u);
+  EXPECT_EQ(off.record_timeout_s, 0u);
+  EXPECT_THAT(parse_outcome({"--idle-timeout", "-1"}).message, HasSubstr("--idle-timeout"));
+  EXPECT_THAT(parse_outcome({"--record-timeout", "90000"}).message, HasSubstr("--record-timeout"));
+}
+
 TEST(ParseOptions, HelpExitsZeroWithUsage) {
   const ParseOutcome r = parse_outcome({"--help"});
   EXPECT_EQ(r.exit_code, 0);
