@@ -277,7 +277,10 @@ Stat NlmProgram::do_cancel(const nlm4::CancArgs& a) {
 }
 
 Stat NlmProgram::do_unlock(const nlm4::UnlockArgs& a) {
-  const auto [start, end] = lock_range(a.lock.l_offset, a.lock.l_len);
+  // Plain variables, not a structured binding: clang 14 (the fuzz build)
+  // cannot capture bindings in the lambda below.
+  const auto range = lock_range(a.lock.l_offset, a.lock.l_len);
+  const auto start = range.first, end = range.second;
   notify_granted(locks_.unlock(to_string(a.lock.fh), owner_of(a.lock), start, end));
   {
     // The lock manager dropped this owner's overlapping queued requests.
