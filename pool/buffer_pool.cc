@@ -43,6 +43,12 @@ PooledBuffer BufferPool::try_take(std::size_t size) {
     return {};
   }
   const std::size_t bytes = kClassSizes[cls];
+  // Count the buffer as handed out before the lock may be dropped for the
+  // allocation below, so concurrent takes cannot both pass the budget check.
+  ++stats_.takes;
+  ++stats_.in_use_buffers;
+  stats_.in_use_bytes += bytes;
+  stats_.high_water_bytes = std::max(stats_.high_water_bytes, stats_.in_use_bytes);
   std::unique_ptr<std::uint8_t[]> data;
   if (!free_[cls].empty()) {
     data = std::move(free_[cls].back());
@@ -51,11 +57,8 @@ PooledBuffer BufferPool::try_take(std::size_t size) {
   } else {
     // Make room in the cache budget: drop cached buffers of other classes so
     // that handed-out plus cached memory stays within the capacity.
-    for (std::size_t c = kClassSizes.size(); c-- > 0 &&
-                                             stats_.in_use_bytes + stats_.cached_bytes + bytes >
-                                                 capacity_bytes_;) {
-      while (!free_[c].empty() &&
-             stats_.in_use_bytes + stats_.cached_bytes + bytes > capacity_bytes_) {
+    for (std::size_t c = kClassSizes.size(); c-- > 0;) {
+      while (!free_[c].empty() && stats_.in_use_bytes + stats_.cached_bytes > capacity_bytes_) {
         free_[c].pop_back();
         stats_.cached_bytes -= kClassSizes[c];
       }
@@ -63,12 +66,7 @@ PooledBuffer BufferPool::try_take(std::size_t size) {
     ++stats_.allocations;
     lock.unlock();
     data = std::make_unique_for_overwrite<std::uint8_t[]>(bytes);
-    lock.lock();
   }
-  ++stats_.takes;
-  ++stats_.in_use_buffers;
-  stats_.in_use_bytes += bytes;
-  stats_.high_water_bytes = std::max(stats_.high_water_bytes, stats_.in_use_bytes);
   return PooledBuffer(this, std::move(data), bytes, static_cast<std::uint8_t>(cls));
 }
 
