@@ -212,21 +212,22 @@ void Connection::resume() {
 }
 
 void Connection::send_reply(PacketPtr packet) {
-  asio::post(strand_, [self = shared_from_this(), p = std::make_shared<PacketPtr>(std::move(packet))]() mutable {
+  // The handler owns the packet (move-only; no allocation per reply).
+  asio::post(strand_, [self = shared_from_this(), p = std::move(packet)]() mutable {
     // Back on its connection the packet must not point to it: a queued reply
     // holding `sink` would form a cycle that outlives the io_context (and the
     // pools) when the server stops while a write is stalled.
-    (*p)->sink.reset();
+    p->sink.reset();
     if (self->closed_) {
       --self->in_flight_;
       return;  // dropped: the packet and its buffers go back to their pools
     }
-    if (!(*p)->reply) {  // call dropped without a reply
+    if (!p->reply) {  // call dropped without a reply
       --self->in_flight_;
       if (self->waiting_ == Waiting::kInFlight) self->resume();
       return;
     }
-    self->replies_.push_back(std::move(*p));
+    self->replies_.push_back(std::move(p));
     self->write_next();
   });
 }
