@@ -26,7 +26,12 @@
 // READDIR, READLINK, REMOVE, RENAME, RESTOREFH, SAVEFH, SECINFO, SETATTR,
 // WRITE, BIND_CONN_TO_SESSION, EXCHANGE_ID, CREATE_SESSION, DESTROY_SESSION,
 // FREE_STATEID, SECINFO_NO_NAME, SEQUENCE, TEST_STATEID, DESTROY_CLIENTID,
-// RECLAIM_COMPLETE.  Every other operation of the minor version answers
+// RECLAIM_COMPLETE, and for minor version 2 (nfs4_program_42.cc) SEEK,
+// ALLOCATE, DEALLOCATE, COPY (intra-server, synchronous), CLONE, READ_PLUS,
+// GETXATTR, SETXATTR, LISTXATTRS, REMOVEXATTR.  SEQUENCE enforces the
+// session's ca_maxoperations (TOO_MANY_OPS) and ca_maxrequestsize
+// (REQ_TOO_BIG); a result beyond ca_maxresponsesize is REP_TOO_BIG.  Each
+// operation is counted in Nfs4OpMetrics when set.  Every other operation of the minor version answers
 // NFS4ERR_NOTSUPP; numbers outside it NFS4ERR_OP_ILLEGAL.  READ and WRITE
 // accept the anonymous and bypass stateids (the I/O itself is stateless).
 #pragma once

@@ -203,6 +203,19 @@ CEOF
     expect_err "getfattr of a removed attribute" "No such attribute" getfattr -n user.color v42/punch.bin
     check_eq "the file data is untouched by xattrs" "$(sha "$L/punch")" "$(sha v42/punch.bin)"
     rm -rf v42
+    # The client really sent the 4.2 operations (it emulates some of them
+    # when the server answers NOTSUPP): per-op counts from mountstats.
+    local op n
+    for op in ALLOCATE DEALLOCATE SEEK CLONE COPY GETXATTR SETXATTR LISTXATTRS REMOVEXATTR READ_PLUS; do
+        n=$(awk -v mnt=" $MNT " -v op="$op:" '
+            $1 == "device" { in_mnt = index($0, "mounted on" mnt) > 0 }
+            in_mnt && $1 == op { print $2; exit }' /proc/self/mountstats)
+        echo "== mountstats $op: ${n:-none} ($(awk -v mnt=" $MNT " -v op="$op:" '
+            $1 == "device" { in_mnt = index($0, "mounted on" mnt) > 0 }
+            in_mnt && $1 == op { print "errors " ($10 == "" ? "?" : $10); exit }' /proc/self/mountstats))"
+        [ "$op" = READ_PLUS ] && continue   # used only when the client kernel enables it
+        check "the client sent $op to the server" test "${n:-0}" -gt 0
+    done
 }
 if grep -Eq " $MNT nfs4 .*vers=4\.2" /proc/mounts; then
     nfs42_ops
