@@ -142,6 +142,8 @@ class LocalBackend : public Backend {
   /// The cookieverf READDIR issues for a directory (dev, ino): a keyed hash,
   /// never all zero.  Exposed for tests.
   Verifier cookieverf_for(const struct stat& dir_st) const;
+  /// fattr3 of a stat result (shared by local_backend.cc and local_backend_42.cc).
+  static Attr attr_of(const struct stat& st);
 
  private:
   struct ExportRoot {

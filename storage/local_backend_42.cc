@@ -39,27 +39,6 @@ WccAttr wcc_of(const struct stat& st) {
   return WccAttr{static_cast<std::uint64_t>(st.st_size), to_time(st.st_mtim), to_time(st.st_ctim)};
 }
 
-/// Attr of an fd for wcc "after" (only the fields the NFSv4 change_info needs
-/// come from stat; the rest is filled the same way as getattr()).
-std::optional<Attr> after_of(int fd) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return std::nullopt;
-  Attr a;
-  a.type = S_ISDIR(st.st_mode) ? FileType::kDir : FileType::kReg;
-  a.mode = st.st_mode & 07777;
-  a.nlink = static_cast<std::uint32_t>(st.st_nlink);
-  a.uid = st.st_uid;
-  a.gid = st.st_gid;
-  a.size = static_cast<std::uint64_t>(st.st_size);
-  a.used = static_cast<std::uint64_t>(st.st_blocks) * 512;
-  a.fsid = st.st_dev;
-  a.fileid = st.st_ino;
-  a.atime = to_time(st.st_atim);
-  a.mtime = to_time(st.st_mtim);
-  a.ctime = to_time(st.st_ctim);
-  return a;
-}
-
 /// fallocate/copy/clone errno -> Status: "the filesystem cannot" is kNotSupp.
 Status io_errno(int err) {
   if (err == EOPNOTSUPP || err == ENOSYS || err == ENOTTY) return Status::kNotSupp;
@@ -85,6 +64,12 @@ Status user_name(std::string_view name, std::string* out) {
   return Status::kOk;
 }
 
+/// The attributes of `fd` for wcc "after" (nullopt when it cannot be stat'ed).
+std::optional<Attr> after_of(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return std::nullopt;
+  return LocalBackend::attr_of(st);
+}
 }  // namespace
 
 Status LocalBackend::open_regular(const Credentials& cred, const FileHandle& fh, int flags,
