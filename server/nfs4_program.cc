@@ -185,8 +185,8 @@ bool Nfs4Program::validate(CallContext&, ArgSlot& args, xdr::XdrEncoder& out) {
   Nfsstat4 st = Nfsstat4::kOk;
   if (a.header.minorversion == 0 || a.header.minorversion > nfs4::kMaxMinorVersion) {
     st = Nfsstat4::kMinorVersMismatch;
-  } else if (a.header.numops > limits_.max_ops) {
-    st = Nfsstat4::kResource;
+  } else if (a.header.minorversion == 0 && a.header.numops > limits_.max_ops) {
+    st = Nfsstat4::kResource;  // 4.0; in 4.1+ SEQUENCE answers TOO_MANY_OPS (§18.46.3)
   }
   if (st == Nfsstat4::kOk) return true;
   out.u32(static_cast<std::uint32_t>(st));

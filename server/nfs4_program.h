@@ -11,8 +11,9 @@
 //             ArgSlot (1 KiB) could not hold a COMPOUND's decoded operations,
 //             so execute() decodes each operation again just before it runs.
 //   validate  minor version (0 and > 2: NFS4ERR_MINOR_VERS_MISMATCH, minor
-//             version 0 needs SETCLIENTID etc., which come later) and the op
-//             count limit (NFS4ERR_RESOURCE).
+//             version 0 needs SETCLIENTID etc., which come later) and, for
+//             minor version 0, the op count limit (NFS4ERR_RESOURCE); 4.1+
+//             compounds get NFS4ERR_TOO_MANY_OPS from SEQUENCE.
 //   execute   runs the operations in order with the current and saved
 //             filehandle, stops at the first error (RFC 8881 §16.2.3).
 //             4.1 compounds must start with SEQUENCE (or be a session-less

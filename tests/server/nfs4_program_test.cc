@@ -642,6 +642,14 @@ TEST_F(Nfs4ProgramTest, MoreOperationsThanNegotiatedIsTooManyOpsOnSequence) {
   EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(Op::kSequence));
 }
 
+TEST_F(Nfs4ProgramTest, MoreOperationsThanTheServerEverAllowsIsTooManyOpsToo) {
+  open_session();
+  auto r = run([](xdr::XdrEncoder& e) {
+    for (int i = 0; i < 99; ++i) e.u32(static_cast<std::uint32_t>(Op::kPutrootfh));
+  }, 99);
+  EXPECT_EQ(r.top, Nfsstat4::kTooManyOps);  // not RESOURCE, which 4.1 does not use
+}
+
 TEST_F(Nfs4ProgramTest, RequestLargerThanNegotiatedIsReqTooBig) {
   Fore fore;
   fore.maxrequest = 1024;
