@@ -669,8 +669,8 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
         granted = want & (kAccessRead | kAccessLookup | kAccessExecute);
       } else {
         std::optional<storage::Attr> attr;
-        Status s = backend_.access(c.current.cred, c.current.fh, nfs4_detail::access_base(want), &granted,
-                                   &attr);
+        Status s = backend_.access(c.current.cred, c.current.fh,
+                                   nfs4_detail::access_base(want), &granted, &attr);
         if (s != Status::kOk) return c.storage(s);
         granted = nfs4_detail::access_xattr(want, granted);
         if (c.current.options.read_only) {

@@ -357,12 +357,10 @@ TEST_F(Nfs4CompoundTest, OperationsAreCountedPerOperationAndTheExportIsNamed) {
   Result r = compound(ops, n + 2);
   ASSERT_EQ(r.status, NFS4ERR_NOENT);
   const std::string text = nasd_->metrics();
-  EXPECT_EQ(1, metric_value(text, R"(nasd_nfs4_operations_total{operation="PUTROOTFH",status="OK"})")
-                   .value_or(-1));
-  EXPECT_EQ(1, metric_value(text, R"(nasd_nfs4_operations_total{operation="LOOKUP",status="NOENT"})")
-                   .value_or(-1));
-  EXPECT_LE(1, metric_value(text, R"(nasd_nfs4_operation_duration_seconds_count{operation="LOOKUP"})")
-                   .value_or(-1));
+  auto value = [&](const char* series) { return metric_value(text, series).value_or(-1); };
+  EXPECT_EQ(1, value(R"(nasd_nfs4_operations_total{operation="PUTROOTFH",status="OK"})"));
+  EXPECT_EQ(1, value(R"(nasd_nfs4_operations_total{operation="LOOKUP",status="NOENT"})"));
+  EXPECT_LE(1, value(R"(nasd_nfs4_operation_duration_seconds_count{operation="LOOKUP"})"));
   // The COMPOUND named export 1: its per-export series moved.
   EXPECT_EQ(before + 1,
             metric_value(text, "nasd_export_requests_total" + labels).value_or(-1));

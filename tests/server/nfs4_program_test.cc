@@ -359,7 +359,8 @@ TEST_F(CopyTest, CountZeroCopiesToTheEndOfTheSource) {
   const FileHandle src = fh_in(1, 10), dst = fh_in(1, 11);
   storage::Attr a;
   a.size = 5000;
-  EXPECT_CALL(backend_, getattr(Eq(src), _)).WillOnce(DoAll(SetArgPointee<1>(a), Return(Status::kOk)));
+  EXPECT_CALL(backend_, getattr(Eq(src), _))
+      .WillOnce(DoAll(SetArgPointee<1>(a), Return(Status::kOk)));
   EXPECT_CALL(backend_, copy(_, Eq(src), 1000u, Eq(dst), 0u, 4000u, _, _))
       .WillOnce(DoAll(SetArgPointee<6>(4000u), Return(Status::kOk)));
   auto r = copy(src, dst, {1000, 0, 0, true, 0});
@@ -392,7 +393,8 @@ TEST_F(CopyTest, OverlappingRangesOfOneFileAreInval) {
   const FileHandle f = fh_in(1, 10);
   storage::Attr a;
   a.size = 10000;
-  EXPECT_CALL(backend_, getattr(Eq(f), _)).WillOnce(DoAll(SetArgPointee<1>(a), Return(Status::kOk)));
+  EXPECT_CALL(backend_, getattr(Eq(f), _))
+      .WillOnce(DoAll(SetArgPointee<1>(a), Return(Status::kOk)));
   auto r = copy(f, f, {0, 100, 1000, true, 0});
   EXPECT_EQ(r.status, Nfsstat4::kInval);
 }
