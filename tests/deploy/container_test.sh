@@ -103,7 +103,7 @@ caps=DAC_READ_SEARCH,SETUID,SETGID,CHOWN,FOWNER,DAC_OVERRIDE,FSETID
 # While it serves, record the process's identity and capability sets.
 probe="for i in \$(seq 60); do podman exec nasd-ctr-test grep -E '^(Uid|Cap(Inh|Prm|Eff|Bnd|Amb)):' /proc/1/status > $TMP/status 2>/dev/null && break; sleep 1; done"
 "$TOOL" --no-private-run --server-grace 15 --server-log "$TMP/server.log" --timeout 400 \
-  --server-cmd "$cgroups && ($probe) & exec podman run --rm --name nasd-ctr-test --network host --cap-drop=all --cap-add=$caps -v $EXP:/export localhost/nasd:test" \
+  --server-cmd "$cgroups || exit 1; ($probe) & exec podman run --rm --name nasd-ctr-test --network host --cap-drop=all --cap-add=$caps -v $EXP:/export localhost/nasd:test" \
   --export /export --vers 3 \
   --mount-opts 'proto=tcp,port=2049,mountproto=tcp,mountport=20048,nolock' \
   --script "$TMP/guest.sh" || { tail -30 "$TMP/server.log" >&2; die "guest run failed"; }
