@@ -51,6 +51,7 @@ void Connection::fail(const char* why) {
   disarm(read_timer_);
   disarm(write_timer_);
   buffer_.release();
+  deferred_.clear();  // these packets point back to this connection
   // A write in progress still uses the front reply; its completion drops it.
   while (replies_.size() > (writing_ ? 1u : 0u)) replies_.pop_back();
 }
@@ -98,6 +99,11 @@ void Connection::read_header() {
   if (in_flight_ >= limits_.max_in_flight_per_connection) {
     waiting_ = Waiting::kInFlight;  // resumed by write completion
     disarm(read_timer_);            // a stalled reply write has its own timer
+    return;
+  }
+  if (output_full()) {
+    waiting_ = Waiting::kOutput;  // resumed by uncharge()
+    disarm(read_timer_);
     return;
   }
   if (!in_record_) arm(read_timer_, limits_.idle_timeout, ConnectionTimeout::kIdle);
@@ -206,9 +212,59 @@ void Connection::resume() {
       arm(read_timer_, limits_.record_timeout, ConnectionTimeout::kRecord);
       return prepare_fragment();
     case Waiting::kInFlight:
+    case Waiting::kOutput:
       waiting_ = Waiting::kNothing;
       return read_header();
   }
+}
+
+bool Connection::output_full() const {
+  return limits_.max_output_bytes != 0 &&
+         (!deferred_.empty() || charged_.load(std::memory_order_relaxed) >= limits_.max_output_bytes);
+}
+
+bool Connection::try_charge_reply(Packet& packet, std::size_t bytes) {
+  if (limits_.max_output_bytes == 0) return true;
+  std::size_t cur = charged_.load(std::memory_order_relaxed);
+  do {
+    if (cur != 0 && cur + bytes > limits_.max_output_bytes) return false;
+  } while (!charged_.compare_exchange_weak(cur, cur + bytes, std::memory_order_relaxed));
+  packet.charged_reply_bytes = bytes;
+  return true;
+}
+
+void Connection::defer_call(PacketPtr packet) {
+  asio::post(strand_, [self = shared_from_this(), p = std::move(packet)]() mutable {
+    if (self->closed_) {
+      p->sink.reset();
+      --self->in_flight_;
+      return;  // dropped with its buffers
+    }
+    self->deferred_.push_back(std::move(p));
+    // Replies may have drained since the parse stage looked.
+    self->drain_deferred();
+  });
+}
+
+void Connection::drain_deferred() {
+  while (!deferred_.empty() && !closed_) {
+    PacketPtr& p = deferred_.front();
+    const std::size_t cls = pool::BufferPool::class_for(p->reply_size);
+    const std::size_t bytes =
+        cls < pool::BufferPool::kClassSizes.size() ? pool::BufferPool::kClassSizes[cls] : 0;
+    if (!try_charge_reply(*p, bytes)) return;
+    PacketPtr next = std::move(p);
+    deferred_.pop_front();
+    pipeline_.resume_deferred(std::move(next));
+  }
+}
+
+void Connection::uncharge(std::size_t bytes) {
+  if (bytes == 0) return;
+  charged_.fetch_sub(bytes, std::memory_order_relaxed);
+  if (closed_) return;
+  drain_deferred();
+  if (waiting_ == Waiting::kOutput && !output_full()) resume();
 }
 
 void Connection::send_reply(PacketPtr packet) {
@@ -220,10 +276,14 @@ void Connection::send_reply(PacketPtr packet) {
     p->sink.reset();
     if (self->closed_) {
       --self->in_flight_;
+      self->charged_.fetch_sub(p->charged_reply_bytes, std::memory_order_relaxed);
       return;  // dropped: the packet and its buffers go back to their pools
     }
     if (!p->reply) {  // call dropped without a reply
       --self->in_flight_;
+      const std::size_t charged = p->charged_reply_bytes;
+      p.reset();
+      self->uncharge(charged);
       if (self->waiting_ == Waiting::kInFlight) self->resume();
       return;
     }
@@ -243,10 +303,12 @@ void Connection::write_next() {
                                                      const boost::system::error_code& ec, std::size_t) {
                       self->writing_ = false;
                       disarm(self->write_timer_);
-                      self->replies_.pop_front();
+                      const std::size_t charged = self->replies_.front()->charged_reply_bytes;
+                      self->replies_.pop_front();  // the reply buffer goes back to the pool
                       if (self->closed_) return;
                       --self->in_flight_;
                       if (ec) return self->fail("write error");
+                      self->uncharge(charged);
                       if (self->waiting_ == Waiting::kInFlight) self->resume();
                       self->write_next();
                     }));

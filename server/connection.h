@@ -18,8 +18,18 @@
 // the server's own backpressure does not count), and each reply write must
 // finish within `record_timeout` — so a slow, stuck or never-reading client
 // cannot hold pool buffers for long.
+//
+// Output budget (`max_output_bytes`, 0 = off): the reply buffers of this
+// connection's calls — taken in the parse stage, held until the reply is
+// written to the socket — are charged to the connection.  A call whose reply
+// would take the charge above the budget (unless nothing is charged) is
+// handed back by the parse stage and kept here, decoded, until earlier
+// replies are written; meanwhile the connection reads no new records.  So a
+// client that never reads its replies holds at most max(budget, one reply)
+// of the reply pool, and everyone else keeps the rest.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -42,6 +52,7 @@ struct ConnectionLimits {
   std::size_t max_connections = 4096;  // per listener; beyond it new connections are closed at once
   std::chrono::seconds idle_timeout{360};   // no new record and no call outstanding; 0 = off
   std::chrono::seconds record_timeout{30};  // one record's arrival, one reply's write; 0 = off
+  std::size_t max_output_bytes = 8u << 20;  // reply bytes charged and not yet written; 0 = off
 };
 
 class Connection : public ReplySink, public std::enable_shared_from_this<Connection> {
@@ -54,9 +65,14 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   /// Closes the socket now (called on server shutdown).
   void close();
   void send_reply(PacketPtr packet) override;
+  /// Charges `bytes` of reply buffer to the output budget (any thread); false
+  /// when it would go above `max_output_bytes` while something is charged.
+  bool try_charge_reply(Packet& packet, std::size_t bytes) override;
+  /// Keeps `packet` until the budget has room, then resubmits it.
+  void defer_call(PacketPtr packet) override;
 
  private:
-  enum class Waiting : std::uint8_t { kNothing, kPacket, kBuffer, kInFlight };
+  enum class Waiting : std::uint8_t { kNothing, kPacket, kBuffer, kInFlight, kOutput };
 
   void read_header();
   void on_header(const boost::system::error_code& ec);
@@ -74,6 +90,13 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   template <class Source>
   void park(Waiting what, Source& source);
   void write_next();
+  /// Returns `bytes` to the output budget (strand), resubmits deferred calls
+  /// that now fit and resumes reading when the budget allows.
+  void uncharge(std::size_t bytes);
+  /// Resubmits deferred calls, oldest first, while their replies fit.
+  void drain_deferred();
+  /// True when no new record may be read because of the output budget.
+  bool output_full() const;
   void fail(const char* why);
   /// (Re)starts `timer` to fire `kind` after `after`; 0 disarms it.
   void arm(boost::asio::steady_timer& timer, std::chrono::seconds after, ConnectionTimeout kind);
@@ -92,6 +115,8 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   std::uint8_t header_[4] = {};
   pool::PooledBuffer buffer_;      // the record being received, its bytes so far
   std::deque<PacketPtr> replies_;  // finished calls waiting to be written
+  std::deque<PacketPtr> deferred_; // decoded calls waiting for the output budget
+  std::atomic<std::size_t> charged_{0};  // reply bytes charged (parse stage) and not yet written
   std::size_t in_flight_ = 0;      // calls submitted and not yet written
   Waiting waiting_ = Waiting::kNothing;
   bool writing_ = false;

@@ -32,6 +32,20 @@ class ReplySink {
   /// Takes the finished packet.  An empty `packet->reply` means no reply is
   /// sent (dropped call); the sink still counts the call as finished.
   virtual void send_reply(std::unique_ptr<Packet, struct PacketReturner> packet) = 0;
+  /// Called by the parse stage (any thread) before it takes a reply buffer
+  /// of `bytes` (pool class size) for `packet`: true charges the bytes to
+  /// the sink's output budget (recorded in `packet.charged_reply_bytes`) and
+  /// the call goes on; false means the budget is full and the parse stage
+  /// hands the packet to defer_call() instead.  Default: no budget.
+  virtual bool try_charge_reply(Packet& packet, std::size_t bytes) {
+    (void)packet;
+    (void)bytes;
+    return true;
+  }
+  /// Takes back a decoded call whose reply did not fit the output budget;
+  /// the sink resubmits it (Pipeline::resume_deferred) once its earlier
+  /// replies are written.  Only called after try_charge_reply() said false.
+  virtual void defer_call(std::unique_ptr<Packet, struct PacketReturner> packet);
 };
 
 /// Deleter of PacketPtr: resets the packet and gives it back to its pool.
@@ -53,6 +67,9 @@ struct Packet {
   std::chrono::steady_clock::time_point received;
   storage::Status status = storage::Status::kOk;
   bool answered_early = false;        // validate() encoded the result already
+  std::size_t reply_size = 0;         // bytes the reply may take (set by the parse stage)
+  std::size_t charged_reply_bytes = 0;  // charged to the sink's output budget
+  bool deferred = false;              // decoded, waiting for the sink's output budget
 
   /// Releases everything the packet holds (arguments before the buffer they
   /// point into).
@@ -66,6 +83,9 @@ struct Packet {
     request_length = 0;
     status = storage::Status::kOk;
     answered_early = false;
+    reply_size = 0;
+    charged_reply_bytes = 0;
+    deferred = false;
     ctx = CallContext{};
   }
 };
@@ -135,6 +155,8 @@ class PacketPool {
   std::size_t high_water_ = 0;
   std::uint64_t failures_ = 0;
 };
+
+inline void ReplySink::defer_call(PacketPtr packet) { (void)packet; }  // never called: no budget
 
 inline void PacketReturner::operator()(Packet* p) const {
   if (p) pool->give_back(p);

@@ -115,6 +115,7 @@ void Pipeline::answer_rpc_error(PacketPtr p, RpcError counted, Encode encode) {
 }
 
 void Pipeline::parse(PacketPtr p) {
+  if (p->deferred) return start_reply(std::move(p));  // decoded already, budget charged
   xdr::XdrDecoder in(p->request.span().first(p->request_length));
   auto& h = p->ctx.header;
   switch (rpc::decode_call(in, h)) {
@@ -170,7 +171,23 @@ void Pipeline::parse(PacketPtr p) {
       });
   }
   p->program = &prog;
-  p->reply = take_reply_buffer(kReplyHeaderBytes + prog.max_reply_size(p->ctx, p->args));
+  p->reply_size = kReplyHeaderBytes + prog.max_reply_size(p->ctx, p->args);
+  const std::size_t cls = pool::BufferPool::class_for(p->reply_size);
+  const std::size_t charge =
+      cls < pool::BufferPool::kClassSizes.size() ? pool::BufferPool::kClassSizes[cls] : 0;
+  if (!p->sink->try_charge_reply(*p, charge)) {
+    // The connection's output budget is full (a client not reading its
+    // replies): it keeps the call and resubmits it once replies drain.
+    auto sink = p->sink;
+    sink->defer_call(std::move(p));
+    return;
+  }
+  start_reply(std::move(p));
+}
+
+void Pipeline::start_reply(PacketPtr p) {
+  const auto& h = p->ctx.header;
+  p->reply = take_reply_buffer(p->reply_size);
   if (!p->reply) {
     return answer_rpc_error(std::move(p), RpcError::kSystemErr, [xid = h.xid](auto& out) {
       rpc::encode_accepted(out, xid, rpc::AcceptStat::kSystemErr);

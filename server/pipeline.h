@@ -54,6 +54,12 @@ class Pipeline {
   /// Hands a received record to the parse stage.  `p->request`,
   /// `request_length`, `sink`, `ctx.peer`/`peer_port` and `received` must be set.
   void submit(PacketPtr p) { parse_->push(std::move(p)); }
+  /// Resubmits a call the sink deferred (ReplySink::defer_call) after
+  /// charging its reply: the parse stage takes its reply buffer and goes on.
+  void resume_deferred(PacketPtr p) {
+    p->deferred = true;
+    parse_->push(std::move(p));
+  }
 
   PacketPool& packets() { return packets_; }
   pool::BufferPool& request_pool() { return request_pool_; }
@@ -67,6 +73,9 @@ class Pipeline {
   };
 
   void parse(PacketPtr p);
+  /// Takes the reply buffer of a decoded call (`p->reply_size`), writes the
+  /// accepted-reply header and passes it to the validate stage.
+  void start_reply(PacketPtr p);
   void validate(PacketPtr p);
   void persist(PacketPtr p);
   /// Writes the record mark, records metrics and gives the packet back to
