@@ -1045,8 +1045,11 @@ storage::Status Nfs4Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEn
       }
       return Status::kOk;
     }
-    if (st != Nfsstat4::kOk && static_cast<Op>(opnum) != Op::kSetattr) {
-      out.rewind(status_pos + 4);  // error results carry no body
+    // Error results carry no body, except SETATTR's attrsset and
+    // SETCLIENTID's clientaddr4 with NFS4ERR_CLID_INUSE (RFC 7530 §16.33.2).
+    if (st != Nfsstat4::kOk && static_cast<Op>(opnum) != Op::kSetattr &&
+        !(static_cast<Op>(opnum) == Op::kSetclientid && st == Nfsstat4::kClidInuse)) {
+      out.rewind(status_pos + 4);
     }
     out.patch_u32(status_pos, static_cast<std::uint32_t>(st));
     ++nres;

@@ -1,6 +1,8 @@
 // NFSv4.1 client, session and open state.  See nfs4_state.h.
 #include "server/nfs4_state.h"
 
+#include "server/nfs4_bytes.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -10,19 +12,9 @@ using nfs4::Nfsstat4;
 
 namespace {
 
-std::string to_string(std::span<const std::uint8_t> b) {
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
-
-std::uint32_t be32(const std::uint8_t* p) {
-  return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
-}
-void put_be32(std::uint8_t* p, std::uint32_t v) {
-  p[0] = static_cast<std::uint8_t>(v >> 24);
-  p[1] = static_cast<std::uint8_t>(v >> 16);
-  p[2] = static_cast<std::uint8_t>(v >> 8);
-  p[3] = static_cast<std::uint8_t>(v);
-}
+using nfs4_bytes::be32;
+using nfs4_bytes::put_be32;
+using nfs4_bytes::to_string;
 
 constexpr std::uint32_t kDenyAccess = 3;
 

@@ -296,6 +296,7 @@ class Nfs4State {
   nfs4::Nfsstat4 find_open_v40_locked(const nfs4::Stateid4& s, OpenState** out,
                                       bool unconfirmed_ok = false);
   nfs4::Nfsstat4 client_v40_locked(std::uint64_t clientid, Client** out);
+  nfs4::Nfsstat4 renew_v40_locked(std::uint64_t clientid, Client** out);  // + expiry sweep
   nfs4::Nfsstat4 begin_owner_locked(const OwnerKey& key, std::uint32_t seqid, OwnerOp* r);
   void drop_owners_locked(std::uint64_t clientid);
   void note_expired_locked(const Client& c);

@@ -8,6 +8,7 @@
 // "callback update" SETCLIENTID only changes the confirm verifier.
 #include <cstring>
 
+#include "server/nfs4_bytes.h"
 #include "server/nfs4_state.h"
 
 namespace nasd::server {
@@ -16,13 +17,8 @@ using nfs4::Nfsstat4;
 
 namespace {
 
-std::string to_string(std::span<const std::uint8_t> b) {
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
-
-std::uint32_t be32(const std::uint8_t* p) {
-  return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
-}
+using nfs4_bytes::be32;
+using nfs4_bytes::to_string;
 
 }  // namespace
 
@@ -34,6 +30,14 @@ Nfsstat4 Nfs4State::client_v40_locked(std::uint64_t clientid, Client** out) {
   if (!c) return expired_.contains(clientid) ? Nfsstat4::kExpired : Nfsstat4::kStaleClientid;
   if (!c->v40 || !c->confirmed) return Nfsstat4::kStaleClientid;
   *out = c;
+  return Nfsstat4::kOk;
+}
+
+Nfsstat4 Nfs4State::renew_v40_locked(std::uint64_t clientid, Client** out) {
+  const auto now = now_();
+  expire_locked(now);
+  if (Nfsstat4 st = client_v40_locked(clientid, out); st != Nfsstat4::kOk) return st;
+  (*out)->renewed = now;
   return Nfsstat4::kOk;
 }
 
@@ -132,12 +136,8 @@ Nfsstat4 Nfs4State::setclientid_confirm(std::uint64_t clientid, const nfs4::Veri
 
 Nfsstat4 Nfs4State::renew(std::uint64_t clientid) {
   std::lock_guard lock(mu_);
-  const auto now = now_();
-  expire_locked(now);
   Client* c = nullptr;
-  if (Nfsstat4 st = client_v40_locked(clientid, &c); st != Nfsstat4::kOk) return st;
-  c->renewed = now;
-  return Nfsstat4::kOk;
+  return renew_v40_locked(clientid, &c);
 }
 
 // ------------------------------------------------------------ open-owners
@@ -199,11 +199,8 @@ Nfsstat4 Nfs4State::begin_owner_locked(const OwnerKey& key, std::uint32_t seqid,
 Nfsstat4 Nfs4State::begin_open_owner(std::uint64_t clientid, std::span<const std::uint8_t> owner,
                                      std::uint32_t seqid, OwnerOp* r) {
   std::lock_guard lock(mu_);
-  const auto now = now_();
-  expire_locked(now);
   Client* c = nullptr;
-  if (Nfsstat4 st = client_v40_locked(clientid, &c); st != Nfsstat4::kOk) return st;
-  c->renewed = now;
+  if (Nfsstat4 st = renew_v40_locked(clientid, &c); st != Nfsstat4::kOk) return st;
   OwnerKey key{clientid, to_string(owner)};
   auto it = owners_.find(key);
   if (it != owners_.end() && !it->second.confirmed && !it->second.busy &&

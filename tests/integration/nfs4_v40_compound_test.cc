@@ -177,6 +177,17 @@ TEST_F(Nfs40CompoundTest, ConfirmFromAnotherUidIsClidInuse) {
   EXPECT_EQ(compound(ops, 1).status, NFS4_OK);
 }
 
+TEST_F(Nfs40CompoundTest, SetclientidOfAnotherUidWhileStateIsHeldIsClidInuseWithClientaddr) {
+  const std::uint64_t clientid = client("shared id");
+  ASSERT_FALSE(open(clientid, 1, "held").fh.empty());
+  Result r = compound(setclientid("shared id", 'w'), 1, /*uid=*/1000);
+  EXPECT_EQ(r.status, NFS4ERR_CLID_INUSE);
+  ASSERT_EQ(r.next(OP_SETCLIENTID), NFS4ERR_CLID_INUSE);
+  EXPECT_EQ(r.opaque(), "");  // clientaddr4 r_netid
+  EXPECT_EQ(r.opaque(), "");  // r_addr
+  EXPECT_EQ(r.pos, r.raw.size());
+}
+
 TEST_F(Nfs40CompoundTest, OpenConfirmWriteCloseAndCloseReplay) {
   const std::uint64_t clientid = client();
   Opened o = open(clientid, 7, "v40file");
