@@ -41,18 +41,23 @@ class Nfs40CompoundTest : public NasdTest {
     put_u32(ops, 1);
     return ops;
   }
+  /// SETCLIENTID_CONFIRM for the clientid and confirm verifier of a
+  /// successful SETCLIENTID reply `r`; the clientid goes to *clientid.
+  static std::string confirm_ops(Result& r, std::uint64_t* clientid) {
+    EXPECT_EQ(r.next(OP_SETCLIENTID), NFS4_OK);
+    *clientid = r.u64();
+    std::string ops;
+    put_u32(ops, OP_SETCLIENTID_CONFIRM);
+    put_u64(ops, *clientid);
+    ops += r.fixed(8);
+    return ops;
+  }
   /// SETCLIENTID + SETCLIENTID_CONFIRM; returns the clientid.
   std::uint64_t client(const std::string& id = "nasd 4.0 test client") {
     Result r = compound(setclientid(id, 'v'), 1);
     EXPECT_EQ(r.status, NFS4_OK);
-    EXPECT_EQ(r.next(OP_SETCLIENTID), NFS4_OK);
-    const std::uint64_t clientid = r.u64();
-    const std::string confirm = r.fixed(8);
-    std::string ops;
-    put_u32(ops, OP_SETCLIENTID_CONFIRM);
-    put_u64(ops, clientid);
-    ops += confirm;
-    EXPECT_EQ(compound(ops, 1).status, NFS4_OK);
+    std::uint64_t clientid = 0;
+    EXPECT_EQ(compound(confirm_ops(r, &clientid), 1).status, NFS4_OK);
     return clientid;
   }
   /// PUTROOTFH + LOOKUPs to the export, then OPEN (create) of `name`.
@@ -166,13 +171,8 @@ TEST_F(Nfs40CompoundTest, SetclientidConfirmAndRenew) {
 
 TEST_F(Nfs40CompoundTest, ConfirmFromAnotherUidIsClidInuse) {
   Result r = compound(setclientid("inuse client", 'a'), 1);
-  ASSERT_EQ(r.next(OP_SETCLIENTID), NFS4_OK);
-  const std::uint64_t clientid = r.u64();
-  const std::string confirm = r.fixed(8);
-  std::string ops;
-  put_u32(ops, OP_SETCLIENTID_CONFIRM);
-  put_u64(ops, clientid);
-  ops += confirm;
+  std::uint64_t clientid = 0;
+  const std::string ops = confirm_ops(r, &clientid);
   EXPECT_EQ(compound(ops, 1, /*uid=*/1000).status, NFS4ERR_CLID_INUSE);
   EXPECT_EQ(compound(ops, 1).status, NFS4_OK);
 }
