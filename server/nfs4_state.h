@@ -41,15 +41,6 @@ namespace nasd::server {
 class GracePeriod;
 class Nfs4ClientRecords;
 
-/// The LockManager file key of a file handle.  NLM (the NFSv3 handle) and
-/// NFSv4 (the same storage handle for real files) name a file with the same
-/// storage::Backend handle bytes, so both protocols' locks on one file meet
-/// under one key.  (A file reached through two nested exports has two
-/// handles and so two keys.)
-inline LockManager::FileKey lock_file_key(std::span<const std::uint8_t> handle) {
-  return LockManager::FileKey(reinterpret_cast<const char*>(handle.data()), handle.size());
-}
-
 class Nfs4State {
  public:
   using Clock = std::chrono::steady_clock;
