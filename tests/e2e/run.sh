@@ -9,8 +9,9 @@
 #
 # Environment:
 #   E2E_VERS=V           NFS version to mount: 3 (default), 4.1 or 4.2 (v4
-#                        mounts the export through nasd's pseudo-filesystem and
-#                        skips the restart step: grace/reclaim are not done yet)
+#                        mounts the export through nasd's pseudo-filesystem;
+#                        the guest script then also mounts it with vers=3 and
+#                        checks v3-vs-v4 lock contention)
 #   E2E_SKIP_RESTART=1   skip the crash/restart step in the guest script
 #   E2E_TIMEOUT=SEC      whole VM run limit (default 900)
 #   E2E_MOUNT_OPTS_EXTRA=O  appended to the mount options (e.g. noacl)
@@ -136,11 +137,7 @@ VERS="${E2E_VERS:-3}"
 case "$VERS" in
     3) ;;
     4.1|4.2)
-        [ "$MODE" = nasd ] && MOUNT_OPTS="proto=tcp,port=$NFS_PORT"
-        if [ "$RESTART" = restart ]; then
-            echo "$PROG: NFSv$VERS: skipping the restart step (NFSv4 grace/reclaim not implemented yet)"
-            RESTART=no-restart
-        fi ;;
+        [ "$MODE" = nasd ] && MOUNT_OPTS="proto=tcp,port=$NFS_PORT" ;;
     *) die "E2E_VERS must be 3, 4.1 or 4.2" ;;
 esac
 VERBOSE=()
