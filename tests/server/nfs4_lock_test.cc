@@ -95,6 +95,16 @@ struct Nfs4LockTest : ::testing::Test {
     a.lock_stateid = lock;
     return a;
   }
+  /// Opens `f` for `clientid` and write-locks all of it for lock-owner "lo".
+  nfs4::Stateid4 whole_file_lock(std::uint64_t clientid, const storage::FileHandle& f) {
+    nfs4::Stateid4 s;
+    nfs4::LockDenied d;
+    EXPECT_EQ(state.lock(clientid, new_owner(open(clientid, f), clientid, "lo", nfs4::kWriteLt, 0,
+                                             kAll),
+                         f, &s, &d),
+              Nfsstat4::kOk);
+    return s;
+  }
   nfs4::LockuArgs unlock(const nfs4::Stateid4& lock, std::uint64_t off, std::uint64_t len) {
     nfs4::LockuArgs a;
     a.locktype = nfs4::kWriteLt;
@@ -287,11 +297,7 @@ TEST_F(Nfs4LockTest, CloseAndFreeStateidAreRefusedWhileLocksAreHeld) {
 TEST_F(Nfs4LockTest, LeaseExpiryFreesTheClientsLocksAndGrantsNlmWaiters) {
   const auto a = client("client-a");
   const auto f = fh(1);
-  const auto o = open(a, f);
-  nfs4::Stateid4 s;
-  nfs4::LockDenied d;
-  ASSERT_EQ(state.lock(a, new_owner(o, a, "lo", nfs4::kWriteLt, 0, kAll), f, &s, &d),
-            Nfsstat4::kOk);
+  whole_file_lock(a, f);
   const auto key = lock_file_key(f.bytes());
   EXPECT_EQ(locks.lock(key, LockOwner{"v3host", 1, {}}, LockType::kExclusive, 0, 0, true, 5),
             LockStatus::kBlocked);
@@ -307,12 +313,8 @@ TEST_F(Nfs4LockTest, LeaseExpiryFreesTheClientsLocksAndGrantsNlmWaiters) {
 
 TEST_F(Nfs4LockTest, DestroyClientidFreesItsLocks) {
   const auto a = client("client-a");
-  const auto f = fh(1);
-  const auto o = open(a, f);
-  nfs4::Stateid4 s;
-  nfs4::LockDenied d;
-  ASSERT_EQ(state.lock(a, new_owner(o, a, "lo", nfs4::kWriteLt, 0, kAll), f, &s, &d),
-            Nfsstat4::kOk);
+  whole_file_lock(a, fh(1));
+  EXPECT_EQ(locks.lock_count(), 1u);
   ASSERT_EQ(state.destroy_session(sessions.back()), Nfsstat4::kOk);
   ASSERT_EQ(state.destroy_clientid(a), Nfsstat4::kOk);
   EXPECT_EQ(locks.lock_count(), 0u);
@@ -322,6 +324,16 @@ TEST_F(Nfs4LockTest, DestroyClientidFreesItsLocks) {
 
 struct Nfs4GraceTest : Nfs4LockTest {
   storage::testing::TempDir dir;
+  /// An unconfirmed client of `owner` on `s` with one open; its clientid.
+  std::uint64_t opened_client(Nfs4State& s, const std::string& owner) {
+    nfs4::ExchangeIdArgs e;
+    e.ownerid = bytes(owner);
+    Nfs4State::ExchangeIdResult r;
+    EXPECT_EQ(s.exchange_id(e, &r), Nfsstat4::kOk);
+    nfs4::Stateid4 sid;
+    EXPECT_EQ(s.open(r.clientid, bytes("oo"), fh(1), 1, 0, &sid), Nfsstat4::kOk);
+    return r.clientid;
+  }
   /// A previous run: `owners` held state.
   void previous_run(std::initializer_list<const char*> owners) {
     Nfs4ClientRecords r(dir.path());
@@ -330,23 +342,17 @@ struct Nfs4GraceTest : Nfs4LockTest {
 };
 
 TEST_F(Nfs4GraceTest, ClientRecordsSurviveARestartAndGoWhenTheClientLosesItsState) {
-  std::uint64_t a = 0;
+  const std::string owner(300, 'L');  // a long owner id: hashed file name
   {
     Nfs4State s1(config(), [this] { return now; });
     Nfs4ClientRecords records(dir.path());
     GracePeriod grace(std::chrono::seconds(0));
     s1.set_recovery(&grace, &records);
-    nfs4::ExchangeIdArgs e;
-    e.ownerid = bytes(std::string(300, 'L'));  // a long owner id: hashed file name
-    Nfs4State::ExchangeIdResult r;
-    ASSERT_EQ(s1.exchange_id(e, &r), Nfsstat4::kOk);
-    a = r.clientid;
-    nfs4::Stateid4 sid;
-    ASSERT_EQ(s1.open(a, bytes("oo"), fh(1), 1, 0, &sid), Nfsstat4::kOk);
+    opened_client(s1, owner);
   }
   {
     Nfs4ClientRecords restarted(dir.path());  // "restart": a new state over the same dir
-    EXPECT_TRUE(restarted.previous(std::string(300, 'L')));
+    EXPECT_TRUE(restarted.previous(owner));
     EXPECT_EQ(restarted.previous_count(), 1u);
   }
   {
@@ -354,13 +360,8 @@ TEST_F(Nfs4GraceTest, ClientRecordsSurviveARestartAndGoWhenTheClientLosesItsStat
     Nfs4ClientRecords records(dir.path());
     GracePeriod grace(std::chrono::seconds(0));
     s2.set_recovery(&grace, &records);
-    nfs4::ExchangeIdArgs e;
-    e.ownerid = bytes(std::string(300, 'L'));
-    Nfs4State::ExchangeIdResult r;
-    ASSERT_EQ(s2.exchange_id(e, &r), Nfsstat4::kOk);
-    nfs4::Stateid4 sid;
-    ASSERT_EQ(s2.open(r.clientid, bytes("oo"), fh(1), 1, 0, &sid), Nfsstat4::kOk);
-    ASSERT_EQ(s2.destroy_clientid(r.clientid), Nfsstat4::kOk);  // loses its state
+    const std::uint64_t b = opened_client(s2, owner);
+    ASSERT_EQ(s2.destroy_clientid(b), Nfsstat4::kOk);  // loses its state
   }
   EXPECT_EQ(Nfs4ClientRecords(dir.path()).previous_count(), 0u);
 }
