@@ -530,7 +530,10 @@ check "flock -n: free again after the waiter finished" flock -n locks/g true
 if [ "$FSTYPE" = nfs4 ] && [ "$DRY_RUN" != 1 ]; then
     V3=/mnt/nfs-v3
     SRC=$(awk -v m="$MNT" '$2 == m {print $1}' /proc/mounts)
-    mkdir -p "$V3"
+    mkdir -p "$V3" /run/rpcbind
+    # NLM needs the guest's rpc.statd, which mount.nfs starts (start-statd)
+    # once rpcbind runs; the NFSv4 mount did not need either.
+    pgrep -x rpcbind > /dev/null || rpcbind -w
     if check "v3+v4: $SRC mounted again with vers=3 (NLM locking)" \
             timeout 120 mount -t nfs -o vers=3 "$SRC" "$V3"; then
         VF="$V3/${W#"$MNT"/}/locks/vv"
