@@ -696,6 +696,7 @@ Nfsstat4 Nfs4State::locku(const nfs4::LockuArgs& a, const storage::FileHandle& f
                           nfs4::Stateid4* out) {
   std::lock_guard lock(mu_);
   if (!locks_) return Nfsstat4::kLockNotSupp;
+  // NFSv4.0 TODO (lead): a.seqid is not checked for replay (see lock()).
   LockState* l = nullptr;
   if (Nfsstat4 st = find_lock_locked(a.lock_stateid, &l); st != Nfsstat4::kOk) return st;
   if (l->fh != lock_file_key(fh.bytes())) return Nfsstat4::kBadStateid;

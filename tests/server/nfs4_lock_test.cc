@@ -320,6 +320,30 @@ TEST_F(Nfs4LockTest, DestroyClientidFreesItsLocks) {
   EXPECT_EQ(locks.lock_count(), 0u);
 }
 
+TEST_F(Nfs4LockTest, ARestartedServerAnswersTheOldSessionClientidAndStateidsAsStale) {
+  // The client's view after nasd restarts: a new boot verifier, no state.
+  const auto a = client("client-a");
+  const auto lock = whole_file_lock(a, fh(1));
+  Nfs4State::Config c = config();
+  c.boot = 0x0e0e0e0e;
+  Nfs4State restarted(c, [this] { return now; });
+  LockManager fresh;
+  restarted.set_lock_manager(&fresh, nullptr);
+  nfs4::SequenceArgs seq;
+  seq.sessionid = sessions.back();
+  seq.sequenceid = 1;
+  Nfs4State::SequenceResult r;
+  EXPECT_EQ(restarted.sequence(seq, &r), Nfsstat4::kBadSession);
+  nfs4::CreateSessionArgs cs;
+  cs.clientid = a;
+  cs.sequence = 1;
+  cs.fore = {0, 1 << 20, 1 << 20, 4096, 16, 8, std::nullopt};
+  Nfs4State::CreateSessionResult cr;
+  EXPECT_EQ(restarted.create_session(cs, &cr), Nfsstat4::kStaleClientid);
+  nfs4::Stateid4 out;
+  EXPECT_EQ(restarted.locku(unlock(lock, 0, kAll), fh(1), &out), Nfsstat4::kStaleStateid);
+}
+
 // ---------------------------------------------------------------- grace
 
 struct Nfs4GraceTest : Nfs4LockTest {
