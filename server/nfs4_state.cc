@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include <spdlog/spdlog.h>
+
 #include "server/nfs4_recovery.h"
 #include "server/nsm_state.h"
 
@@ -271,6 +273,8 @@ Nfsstat4 Nfs4State::reclaim_complete(std::uint64_t clientid) {
   c->reclaim_complete = true;
   if (records_ && records_->previous(c->ownerid)) {
     reclaimed_.insert(c->ownerid);
+    spdlog::info("nfs4: RECLAIM_COMPLETE from a previous client ({} of {})", reclaimed_.size(),
+                 records_->previous_count());
     maybe_end_grace_locked();
   }
   return Nfsstat4::kOk;
@@ -497,6 +501,10 @@ void Nfs4State::set_recovery(GracePeriod* grace, Nfs4ClientRecords* records) {
   std::lock_guard lock(mu_);
   grace_ = grace;
   records_ = records;
+  if (records_ && records_->previous_count() > 0) {
+    spdlog::info("nfs4: {} client(s) of the previous run may reclaim state in the grace period",
+                 records_->previous_count());
+  }
   maybe_end_grace_locked();
 }
 
