@@ -13,7 +13,7 @@
 #                        the guest script then also mounts it with vers=3 and
 #                        checks v3-vs-v4 lock contention)
 #   E2E_SKIP_RESTART=1   skip the crash/restart step in the guest script
-#   E2E_TIMEOUT=SEC      whole VM run limit (default 900)
+#   E2E_TIMEOUT=SEC      whole VM run limit (default 1200)
 #   E2E_MOUNT_OPTS_EXTRA=O  appended to the mount options (e.g. noacl)
 #   E2E_LOG_DIR=DIR      where guest.log, server.log, dmesg.log go
 #                        (default build/e2e-logs in the repository)
@@ -152,7 +152,7 @@ rc=0
     --vers "$VERS" --mount-opts "$MOUNT_OPTS" \
     --extra-packages "$GUEST_PACKAGES" \
     --server-log "$LOG_DIR/server.log" --dmesg "$LOG_DIR/dmesg.log" \
-    --timeout "${E2E_TIMEOUT:-900}" \
+    --timeout "${E2E_TIMEOUT:-1200}" \
     --script "$HERE/nfs3_real_work.sh" -- auto "$RESTART" "$CONTROL_PORT" \
     2> >(tee "$LOG_DIR/lnc-stderr.log" >&2) | tee "$LOG_DIR/guest.log" || rc=$?
 wait   # for the stderr tee
