@@ -553,4 +553,60 @@ bool decode(XdrDecoder& in, BindConnArgs& a) {
   return in.ok();
 }
 
+// ------------------------------------------------------------ byte-range locks
+
+namespace {
+bool decode_lock_owner(XdrDecoder& in, LockOwner4& o) {
+  o.clientid = in.u64();
+  o.owner = in.opaque(kOpaqueMax);
+  return in.ok();
+}
+bool valid_locktype(std::uint32_t t) { return t >= kReadLt && t <= kWritewLt; }
+}  // namespace
+
+bool decode(XdrDecoder& in, LockArgs& a) {
+  a.locktype = in.u32();
+  a.reclaim = in.boolean();
+  a.offset = in.u64();
+  a.length = in.u64();
+  a.new_lock_owner = in.boolean();
+  if (!in.ok() || !valid_locktype(a.locktype)) return false;
+  if (a.new_lock_owner) {
+    a.open_seqid = in.u32();
+    if (!decode_stateid(in, a.open_stateid)) return false;
+    a.lock_seqid = in.u32();
+    return decode_lock_owner(in, a.lock_owner);
+  }
+  if (!decode_stateid(in, a.lock_stateid)) return false;
+  a.lock_seqid = in.u32();
+  return in.ok();
+}
+
+bool decode(XdrDecoder& in, LocktArgs& a) {
+  a.locktype = in.u32();
+  a.offset = in.u64();
+  a.length = in.u64();
+  if (!in.ok() || !valid_locktype(a.locktype)) return false;
+  return decode_lock_owner(in, a.owner);
+}
+
+bool decode(XdrDecoder& in, LockuArgs& a) {
+  a.locktype = in.u32();
+  a.seqid = in.u32();
+  if (!in.ok() || !valid_locktype(a.locktype) || !decode_stateid(in, a.lock_stateid)) return false;
+  a.offset = in.u64();
+  a.length = in.u64();
+  return in.ok();
+}
+
+bool decode(XdrDecoder& in, ReleaseLockownerArgs& a) { return decode_lock_owner(in, a.owner); }
+
+void encode_lock_denied(XdrEncoder& out, const LockDenied& d) {
+  out.u64(d.offset);
+  out.u64(d.length);
+  out.u32(d.locktype);
+  out.u64(d.clientid);
+  out.opaque(d.owner);
+}
+
 }  // namespace nasd::nfs4

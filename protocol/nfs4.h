@@ -337,6 +337,50 @@ struct ClientidArgs { std::uint64_t clientid = 0; };  // DESTROY_CLIENTID
 struct ReclaimCompleteArgs { bool one_fs = false; };
 struct BindConnArgs { SessionId sessionid{}; std::uint32_t dir = 0; bool rdma = false; };
 
+/// nfs_lock_type4 (RFC 8881 §18.10): READW/WRITEW are the blocking variants.
+constexpr std::uint32_t kReadLt = 1, kWriteLt = 2, kReadwLt = 3, kWritewLt = 4;
+/// lock_owner4: the client id and the client's opaque owner name.
+struct LockOwner4 {
+  std::uint64_t clientid = 0;
+  std::span<const std::uint8_t> owner;
+};
+/// LOCK4args (RFC 8881 §18.10.1, RFC 7530 §16.10.1) with locker4 flattened:
+/// new_lock_owner selects open_to_lock_owner4 (open_seqid, open_stateid,
+/// lock_seqid, lock_owner) or exist_lock_owner4 (lock_stateid, lock_seqid).
+struct LockArgs {
+  std::uint32_t locktype = 0;
+  bool reclaim = false;
+  std::uint64_t offset = 0, length = 0;
+  bool new_lock_owner = false;
+  std::uint32_t open_seqid = 0;
+  Stateid4 open_stateid;   // new_lock_owner
+  Stateid4 lock_stateid;   // !new_lock_owner
+  std::uint32_t lock_seqid = 0;
+  LockOwner4 lock_owner;   // new_lock_owner
+};
+/// LOCKT4args (§18.11.1).
+struct LocktArgs {
+  std::uint32_t locktype = 0;
+  std::uint64_t offset = 0, length = 0;
+  LockOwner4 owner;
+};
+/// LOCKU4args (§18.12.1).
+struct LockuArgs {
+  std::uint32_t locktype = 0, seqid = 0;
+  Stateid4 lock_stateid;
+  std::uint64_t offset = 0, length = 0;
+};
+/// RELEASE_LOCKOWNER4args (RFC 7530 §16.37.1; 4.0 only).
+struct ReleaseLockownerArgs { LockOwner4 owner; };
+/// LOCK4denied (§18.10.2): the conflicting lock.
+struct LockDenied {
+  std::uint64_t offset = 0, length = 0;
+  std::uint32_t locktype = 0;
+  std::uint64_t clientid = 0;
+  std::vector<std::uint8_t> owner;
+};
+void encode_lock_denied(xdr::XdrEncoder& out, const LockDenied& d);
+
 bool decode(xdr::XdrDecoder& in, PutfhArgs& a);
 bool decode(xdr::XdrDecoder& in, NameArgs& a);
 bool decode(xdr::XdrDecoder& in, GetattrArgs& a);
@@ -362,6 +406,10 @@ bool decode(xdr::XdrDecoder& in, SessionArgs& a);
 bool decode(xdr::XdrDecoder& in, ClientidArgs& a);
 bool decode(xdr::XdrDecoder& in, ReclaimCompleteArgs& a);
 bool decode(xdr::XdrDecoder& in, BindConnArgs& a);
+bool decode(xdr::XdrDecoder& in, LockArgs& a);
+bool decode(xdr::XdrDecoder& in, LocktArgs& a);
+bool decode(xdr::XdrDecoder& in, LockuArgs& a);
+bool decode(xdr::XdrDecoder& in, ReleaseLockownerArgs& a);
 
 // ---------------------------------------------------------------- 4.2 ops
 // Arguments of the RFC 7862 operations and of the RFC 8276 xattr operations

@@ -9,6 +9,7 @@ HttpResponse Health::healthz() const { return {200, "text/plain; charset=utf-8",
 HttpResponse Health::readyz() const {
   std::string problems;
   if (!listening_) problems += "not listening yet\n";
+  if (grace_ && grace_->active()) problems += "grace period: clients are reclaiming state\n";
   auto table = exports_.current();
   for (const auto& e : table->exports()) {
     storage::FileHandle fh;

@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "server/export_registry.h"
+#include "server/nsm_state.h"
 #include "server/http_server.h"
 #include "storage/backend.h"
 
@@ -17,6 +18,9 @@ class Health {
 
   /// Call once the NFS and MOUNT listeners accept connections.
   void set_listening() { listening_ = true; }
+  /// While `grace` is active the server is not ready (only reclaims are
+  /// served).  Call before serving HTTP.
+  void set_grace(const GracePeriod* grace) { grace_ = grace; }
 
   /// /healthz: 200 "ok" whenever the process answers HTTP at all.
   HttpResponse healthz() const;
@@ -24,14 +28,14 @@ class Health {
   /// /readyz: 200 "ready" when the listeners are up and every current
   /// export's root answers GETATTR through the storage backend; otherwise
   /// 503 with one reason per line (e.g. "export 1 /srv/a: NFS3ERR_STALE").
-  /// There is no grace period yet (no NLM/NFSv4 state to reclaim); once one
-  /// exists, readiness must also wait for its end.
+  /// While the reclaim grace period (NLM and NFSv4) runs: 503 "grace period".
   HttpResponse readyz() const;
 
  private:
   storage::Backend& backend_;
   const ExportRegistry& exports_;
   std::atomic<bool> listening_{false};
+  const GracePeriod* grace_ = nullptr;
 };
 
 }  // namespace nasd::server

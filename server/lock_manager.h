@@ -33,6 +33,7 @@
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -164,5 +165,14 @@ class LockManager {
   std::size_t lock_count_ = 0;                     // guarded by mu_
   std::size_t waiter_count_ = 0;                   // guarded by mu_
 };
+
+/// The LockManager file key of a file handle.  NLM (the NFSv3 handle) and
+/// NFSv4 (the same storage handle for real files) name a file with the same
+/// storage::Backend handle bytes, so both protocols' locks on one file meet
+/// under one key.  (A file reached through two nested exports has two
+/// handles and so two keys.)
+inline std::string lock_file_key(std::span<const std::uint8_t> handle) {
+  return std::string(reinterpret_cast<const char*>(handle.data()), handle.size());
+}
 
 }  // namespace nasd::server

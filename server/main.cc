@@ -28,6 +28,7 @@
 #include "server/nfs3_program.h"
 #include "server/nfs4_metrics.h"
 #include "server/nfs4_program.h"
+#include "server/nfs4_recovery.h"
 #include "server/nfs4_state.h"
 #include "server/nlm_program.h"
 #include "server/nsm_state.h"
@@ -108,10 +109,24 @@ int serve(const server::Options& opt, server::ExportTable table) {
     std::cerr << "nasd: " << e.what() << "\n";
     return 1;
   }
-  server::GracePeriod grace(std::chrono::seconds(opt.grace_period));
+  // One grace period for NLM and NFSv4; each ends its part early when it
+  // has nobody to wait for.
+  server::GracePeriod grace(std::chrono::seconds(opt.grace_period), 2);
   server::LockManager lock_manager;
   server::CallbackClient callbacks;
   server::NlmProgram nlm(lock_manager, *nsm_state, grace, callbacks, &backend, &exports);
+  // NFSv4 locks on the same LockManager; its client list on disk for reclaim.
+  std::optional<server::Nfs4ClientRecords> nfs4_records;
+  try {
+    nfs4_records.emplace(opt.state_dir);
+  } catch (const std::exception& e) {
+    std::cerr << "nasd: " << e.what() << "\n";
+    return 1;
+  }
+  nfs4_state.set_lock_manager(&lock_manager, [&nlm](std::vector<server::GrantedWaiter> w) {
+    nlm.notify_granted(std::move(w));
+  });
+  nfs4_state.set_recovery(&grace, &*nfs4_records);
   server::NsmProgram nsm(*nsm_state, nlm);
   server::PortmapProgram portmap;
 
@@ -131,6 +146,7 @@ int serve(const server::Options& opt, server::ExportTable table) {
   pc.max_in_flight = opt.max_in_flight;
   server::Pipeline pipeline(pc, {&mount, &nfs3, &nfs4, &nlm, &nsm, &portmap}, metrics);
   server::Health health(backend, exports);
+  health.set_grace(&grace);
   std::unique_ptr<server::HttpServer> http;  // /metrics, /healthz, /readyz
   if (opt.metrics) {
     try {

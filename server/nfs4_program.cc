@@ -113,6 +113,10 @@ bool scan_op(std::uint32_t op, xdr::XdrDecoder& in, std::uint32_t max_read, std:
     case Op::kSetclientidConfirm: return skip<nfs4::SetclientidConfirmArgs>(in);
     case Op::kRenew: return skip<nfs4::ClientidArgs>(in);
     case Op::kOpenConfirm: return skip<nfs4::OpenConfirmArgs>(in);
+    case Op::kLock: return skip<nfs4::LockArgs>(in);
+    case Op::kLockt: return skip<nfs4::LocktArgs>(in);
+    case Op::kLocku: return skip<nfs4::LockuArgs>(in);
+    case Op::kReleaseLockowner: return skip<nfs4::ReleaseLockownerArgs>(in);
     default:
       return nfs4_detail::scan_op_42(op, in, max_read, extra);
   }
@@ -472,9 +476,14 @@ Nfsstat4 Nfs4Program::op_readdir(Compound& c, const nfs4::ReaddirArgs& a, xdr::X
 Nfsstat4 Nfs4Program::op_open(Compound& c, const nfs4::OpenArgs& a, xdr::XdrEncoder& out) {
   if (!c.current.set) return Nfsstat4::kNoFileHandle;
   if (c.minor == 0 && a.claim > 3) return Nfsstat4::kBadXdr;  // open_claim4 of 4.0 (RFC 7530)
-  if (a.claim != 0 && a.claim != 4) {
-    return a.claim == 1 ? Nfsstat4::kNoGrace : Nfsstat4::kNotSupp;
+  if (a.claim != 0 && a.claim != 1 && a.claim != 4) return Nfsstat4::kNotSupp;
+  // Grace (RFC 8881 §8.4.2.1): CLAIM_PREVIOUS only in grace from a client
+  // that may reclaim; every other OPEN waits for the end of grace.
+  if (Nfsstat4 st = state_.check_grace(c.in_session ? c.clientid : a.clientid, a.claim == 1);
+      st != Nfsstat4::kOk) {
+    return st;
   }
+  if (a.claim == 1 && a.delegate_type != 0) return Nfsstat4::kReclaimBad;  // we never delegate
   if (a.create && a.attr_status != Nfsstat4::kOk) return a.attr_status;
   if (a.share_access == 0) return Nfsstat4::kInval;
   if (c.current.pseudo) return a.claim == 0 ? (a.create ? Nfsstat4::kRoFs : Nfsstat4::kNoEnt)
@@ -522,7 +531,7 @@ Nfsstat4 Nfs4Program::op_open(Compound& c, const nfs4::OpenArgs& a, xdr::XdrEnco
         dir_wcc.after = dir_attr;
       }
     }
-  } else {  // CLAIM_FH: the current filehandle is the file
+  } else {  // CLAIM_FH / CLAIM_PREVIOUS: the current filehandle is the file
     file = c.current.fh;
     if (Status s = backend_.getattr(file, &attr); s != Status::kOk) return c.storage(s);
   }
@@ -659,6 +668,8 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
       if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return fail(st);
       if (a.attr_status != Nfsstat4::kOk) return fail(a.attr_status);
       if (a.attrs.set.size) {
+        // A truncate could break a lock not yet reclaimed (RFC 8881 §8.4.2.1).
+        if (state_.in_grace()) return fail(Nfsstat4::kGrace);
         nfs4::Stateid4 sid = a.stateid;
         if (sid.is_current() && c.has_current_stateid && c.minor >= 1) sid = c.current_stateid;
         if (Nfsstat4 st = state_.check_stateid(sid, c.current.fh, true, c.minor);
@@ -959,6 +970,66 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
     case Op::kSetclientid: case Op::kSetclientidConfirm: case Op::kRenew: case Op::kOpenConfirm:
       if (c.minor >= 1) return Nfsstat4::kNotSupp;  // RFC 8881 §18.x: MUST NOT in 4.1
       return run_v40_client_op(op, in, c, out);
+    case Op::kLock: {
+      nfs4::LockArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
+      if (c.current.pseudo) return Nfsstat4::kIsDir;
+      if (c.minor >= 1) {  // the current stateid may stand for the open / lock stateid
+        nfs4::Stateid4& sid = a.new_lock_owner ? a.open_stateid : a.lock_stateid;
+        if (sid.is_current()) {
+          if (!c.has_current_stateid) return Nfsstat4::kBadStateid;
+          sid = c.current_stateid;
+        }
+      }
+      nfs4::Stateid4 res;
+      nfs4::LockDenied denied;
+      Nfsstat4 st = state_.lock(c.in_session ? c.clientid : 0, a, c.current.fh, &res, &denied);
+      if (st == Nfsstat4::kDenied) {
+        nfs4::encode_lock_denied(out, denied);
+        return st;
+      }
+      if (st != Nfsstat4::kOk) return st;
+      c.current_stateid = res;
+      c.has_current_stateid = true;
+      nfs4::encode_stateid(out, res);
+      return Nfsstat4::kOk;
+    }
+    case Op::kLockt: {
+      nfs4::LocktArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
+      if (c.current.pseudo) return Nfsstat4::kIsDir;
+      nfs4::LockDenied denied;
+      Nfsstat4 st =
+          state_.lockt(c.in_session ? c.clientid : a.owner.clientid, a, c.current.fh, &denied);
+      if (st == Nfsstat4::kDenied) nfs4::encode_lock_denied(out, denied);
+      return st;
+    }
+    case Op::kLocku: {
+      nfs4::LockuArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
+      if (c.current.pseudo) return Nfsstat4::kIsDir;
+      if (a.lock_stateid.is_current() && c.minor >= 1) {
+        if (!c.has_current_stateid) return Nfsstat4::kBadStateid;
+        a.lock_stateid = c.current_stateid;
+      }
+      nfs4::Stateid4 res;
+      if (Nfsstat4 st = state_.locku(a, c.current.fh, &res); st != Nfsstat4::kOk) return st;
+      c.current_stateid = res;
+      c.has_current_stateid = true;
+      nfs4::encode_stateid(out, res);
+      return Nfsstat4::kOk;
+    }
+    case Op::kReleaseLockowner: {
+      // Minor version 0 only: RFC 8881 §17 marks it MNI (must not be
+      // implemented) for 4.1, where FREE_STATEID releases lock state.
+      if (c.minor >= 1) return Nfsstat4::kNotSupp;
+      nfs4::ReleaseLockownerArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      return state_.release_lockowner(a.owner);
+    }
     default:
       return run_op_42(opnum, in, c, out);
   }
@@ -1032,12 +1103,15 @@ storage::Status Nfs4Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEn
       }
       return Status::kOk;
     }
-    // Error results carry no body, except SETATTR's attrsset and
-    // SETCLIENTID's clientaddr4 with NFS4ERR_CLID_INUSE (RFC 7530 §16.33.2).
-    if (st != Nfsstat4::kOk && static_cast<Op>(opnum) != Op::kSetattr &&
-        !(static_cast<Op>(opnum) == Op::kSetclientid && st == Nfsstat4::kClidInuse)) {
-      out.rewind(status_pos + 4);
-    }
+    // Error results carry no body, except SETATTR's attrsset, the
+    // LOCK4denied of LOCK / LOCKT and SETCLIENTID's clientaddr4 with
+    // NFS4ERR_CLID_INUSE (RFC 7530 §16.33.2).
+    const bool error_body = static_cast<Op>(opnum) == Op::kSetattr ||
+                            (st == Nfsstat4::kDenied && (static_cast<Op>(opnum) == Op::kLock ||
+                                                         static_cast<Op>(opnum) == Op::kLockt)) ||
+                            (static_cast<Op>(opnum) == Op::kSetclientid &&
+                             st == Nfsstat4::kClidInuse);
+    if (st != Nfsstat4::kOk && !error_body) out.rewind(status_pos + 4);
     out.patch_u32(status_pos, static_cast<std::uint32_t>(st));
     ++nres;
     if (st != Nfsstat4::kOk) {

@@ -27,7 +27,9 @@
 //             delegations, so no callbacks).
 //
 // Implemented operations: ACCESS, CLOSE, COMMIT, CREATE, GETATTR, GETFH, LINK,
-// LOOKUP, LOOKUPP, OPEN (CLAIM_NULL, CLAIM_FH; UNCHECKED4, GUARDED4,
+// LOCK, LOCKT, LOCKU, RELEASE_LOCKOWNER (4.0 only; byte-range locks on the
+// LockManager NLM shares), LOOKUP, LOOKUPP, OPEN (CLAIM_NULL, CLAIM_FH,
+// CLAIM_PREVIOUS in grace; UNCHECKED4, GUARDED4,
 // EXCLUSIVE4, EXCLUSIVE4_1), OPEN_DOWNGRADE, PUTFH, PUTPUBFH, PUTROOTFH, READ,
 // READDIR, READLINK, REMOVE, RENAME, RESTOREFH, SAVEFH, SECINFO, SETATTR,
 // WRITE, BIND_CONN_TO_SESSION, EXCHANGE_ID, CREATE_SESSION, DESTROY_SESSION,
@@ -42,6 +44,9 @@
 // Nfs4OpMetrics when set.  Every other operation of the minor version answers
 // NFS4ERR_NOTSUPP; numbers outside it NFS4ERR_OP_ILLEGAL.  READ and WRITE
 // accept the anonymous and bypass stateids (the I/O itself is stateless).
+// Grace (Nfs4State::check_grace): during the server's grace period only
+// reclaims (OPEN CLAIM_PREVIOUS, LOCK reclaim) pass; other OPEN / LOCK /
+// LOCKT and SETATTR of size get NFS4ERR_GRACE.
 #pragma once
 
 #include <cstddef>

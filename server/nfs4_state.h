@@ -35,15 +35,20 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <unordered_map>
 #include <vector>
 
 #include "protocol/nfs4.h"
+#include "server/lock_manager.h"
 #include "server/nfs4_owner_seqid.h"
 #include "storage/types.h"
 
 namespace nasd::server {
+
+class GracePeriod;
+class Nfs4ClientRecords;
 
 class Nfs4State {
  public:
@@ -66,6 +71,29 @@ class Nfs4State {
   explicit Nfs4State(Config config, std::function<Clock::time_point()> now = Clock::now);
 
   const Config& config() const { return config_; }
+
+  /// Byte-range locks go to `locks`, the LockManager NLM uses too (RFC 8881
+  /// §9, XNFS: one lock space).  `on_granted` receives the queued (NLM)
+  /// waiters an NFSv4 unlock or state release grants; it may be called with
+  /// this object's mutex held and must not call back into it.  Call before
+  /// serving.  Without it, LOCK/LOCKT/LOCKU answer NFS4ERR_LOCK_NOTSUPP.
+  void set_lock_manager(LockManager* locks,
+                        std::function<void(std::vector<GrantedWaiter>)> on_granted);
+  /// Grace period and reclaim (RFC 8881 §8.4.2, RFC 7530 §9.6): `grace` is
+  /// the server's one grace period (this state calls grace->end() once, when
+  /// every client owner in `records`' previous list has sent
+  /// RECLAIM_COMPLETE, or at once when that list is empty); `records` keeps
+  /// the client owners with state on disk.  Call before serving.  Without
+  /// it there is no grace period and no reclaim (NFS4ERR_NO_GRACE).
+  void set_recovery(GracePeriod* grace, Nfs4ClientRecords* records);
+  /// Grace rule for an OPEN / LOCK of `clientid` (RFC 8881 §8.4.2.1, §18.16.3,
+  /// §18.10.3): a reclaim is kOk only during grace, from a client whose owner
+  /// the previous run recorded (else kReclaimBad) and that has not sent
+  /// RECLAIM_COMPLETE (else kNoGrace; kNoGrace outside grace); a non-reclaim
+  /// is kGrace during grace.  kStaleClientid for an unknown client.
+  nfs4::Nfsstat4 check_grace(std::uint64_t clientid, bool reclaim);
+  /// True while the grace period runs (SETATTR of size, LOCKT: kGrace).
+  bool in_grace() const;
 
   // ------------------------------------------------ clients and sessions
 
@@ -152,7 +180,9 @@ class Nfs4State {
                                 std::uint32_t minor = 1);
   /// TEST_STATEID for one stateid of `clientid` (§18.48).
   nfs4::Nfsstat4 test_stateid(std::uint64_t clientid, const nfs4::Stateid4& s);
-  /// FREE_STATEID (§18.38): kLocksHeld for a live open, kBadStateid unknown.
+  /// FREE_STATEID (§18.38): kLocksHeld for a live open or a lock stateid
+  /// whose lock-owner still holds locks on its file; a lock stateid without
+  /// locks is freed.  kBadStateid unknown.
   nfs4::Nfsstat4 free_stateid(std::uint64_t clientid, const nfs4::Stateid4& s);
 
   // ------------------------------------------------ NFSv4.0 (nfs4_state_v40.cc)
@@ -223,6 +253,39 @@ class Nfs4State {
   /// 4.0 stateid rules.
   nfs4::Nfsstat4 open_confirm(const nfs4::Stateid4& s, const storage::FileHandle& fh,
                               nfs4::Stateid4* out);
+  // ------------------------------------------------ byte-range locks
+
+  /// LOCK (RFC 8881 §18.10, RFC 7530 §16.10) on `fh` for `session_clientid`
+  /// (4.1: the SEQUENCE's client; 0 for 4.0, where the open's client is
+  /// used).  A new lock-owner (open_to_lock_owner4) gets a lock stateid
+  /// (seqid 1) for the (lock-owner, file) pair derived from the open
+  /// stateid; an existing one (exist_lock_owner4) is bumped (seqid+1) on
+  /// every grant.  Blocking types (READW/WRITEW) are never queued: NFSv4
+  /// has no grant callback, the client polls.  Errors: kInval for length 0
+  /// or a range past 2^64, kOpenMode for a write lock on an open without
+  /// write access, kDenied with `*denied` set to a conflicting lock (of an
+  /// NFSv4 or an NLM owner), the stateid errors of check_stateid(),
+  /// check_grace()'s, kResource past the per-client bound.
+  /// Minor version 0: the open/lock seqids are accepted without replay
+  /// checking (see the NFSv4.0 TODO in nfs4_state.cc).
+  nfs4::Nfsstat4 lock(std::uint64_t session_clientid, const nfs4::LockArgs& a,
+                      const storage::FileHandle& fh, nfs4::Stateid4* out,
+                      nfs4::LockDenied* denied);
+  /// LOCKT (§18.11): kDenied with `*denied` when another owner's lock
+  /// conflicts, kGrace during grace, kInval for a bad range.  `clientid`
+  /// is the session's (4.1) or a.owner.clientid (4.0).
+  nfs4::Nfsstat4 lockt(std::uint64_t clientid, const nfs4::LocktArgs& a,
+                       const storage::FileHandle& fh, nfs4::LockDenied* denied);
+  /// LOCKU (§18.12): releases the lock-owner's locks on the range (waiters
+  /// of NLM it unblocks go to on_granted), seqid+1 into `*out`.
+  nfs4::Nfsstat4 locku(const nfs4::LockuArgs& a, const storage::FileHandle& fh,
+                       nfs4::Stateid4* out);
+  /// RELEASE_LOCKOWNER (RFC 7530 §16.37, minor version 0 only): frees the
+  /// lock-owner's stateids; kLocksHeld while it holds locks; kOk for an
+  /// unknown owner; kStaleClientid for an unknown client.
+  nfs4::Nfsstat4 release_lockowner(const nfs4::LockOwner4& owner);
+  /// Lock stateids alive (tests, metrics).
+  std::size_t lock_stateid_count() const;
 
   /// Removes clients whose lease has expired (with their sessions and
   /// opens).  Called by the operations above; public for tests.
@@ -257,6 +320,7 @@ class Nfs4State {
     Clock::time_point renewed;
     std::vector<nfs4::SessionId> sessions;
     std::size_t opens = 0;
+    std::size_t lock_states = 0;
     int busy_slots = 0;
     // NFSv4.0 (SETCLIENTID) records.  ownerid is kV40Prefix + the id, so a
     // 4.0 and a 4.1 client with the same id string stay apart.
@@ -265,6 +329,7 @@ class Nfs4State {
     nfs4::Verifier4 confirm{};
     std::optional<nfs4::Verifier4> update_confirm;  // pending callback update
     std::size_t owners = 0;                         // open-owners in owners_
+    bool recorded = false;  // on disk in the client records
   };
   using Other = std::array<std::uint8_t, 12>;
   struct OpenState {
@@ -284,6 +349,15 @@ class Nfs4State {
     std::optional<std::array<std::uint8_t, 12>> closed;  // last CLOSEd stateid
   };
   using OwnerKey = std::pair<std::uint64_t, std::string>;
+  /// A lock stateid: one per (lock-owner, file) (RFC 8881 §8.2.4).
+  struct LockState {
+    std::uint64_t clientid = 0;
+    std::string owner;      // lock_owner4.owner bytes
+    std::string fh;         // handle bytes = LockManager file key
+    Other open{};           // the open stateid it was derived from
+    std::uint32_t seqid = 1;
+    std::uint64_t owner_id = 0;  // LockOwner::id in the LockManager
+  };
   struct OtherHash {
     std::size_t operator()(const Other& o) const;
   };
@@ -304,6 +378,15 @@ class Nfs4State {
   void drop_owners_locked(std::uint64_t clientid);
   void note_expired_locked(const Client& c);
   void note_closed_locked(const OpenState& o, const Other& other);
+  nfs4::Nfsstat4 find_lock_locked(const nfs4::Stateid4& s, LockState** out);
+  Other new_other_locked();
+  LockOwner lock_owner_of(const LockState& l) const;
+  bool holds_locks_locked(const LockState& l) const;
+  void erase_lock_state_locked(const Other& other);
+  nfs4::Nfsstat4 check_grace_locked(const Client& c, bool reclaim);
+  void record_client_locked(Client& c);
+  void maybe_end_grace_locked();
+  void fill_denied(const Lock& conflict, nfs4::LockDenied* denied) const;
 
   const Config config_;
   const std::function<Clock::time_point()> now_;
@@ -324,6 +407,20 @@ class Nfs4State {
   std::uint64_t next_confirm_ = 1;
   static constexpr std::size_t kExpiredMax = 4096;
   static constexpr const char* kV40Prefix = "nfs4.0:";
+
+  LockManager* locks_ = nullptr;
+  std::function<void(std::vector<GrantedWaiter>)> on_granted_;
+  GracePeriod* grace_ = nullptr;
+  Nfs4ClientRecords* records_ = nullptr;
+  bool grace_released_ = false;   // grace_->end() called
+  bool stale_forgotten_ = false;  // records_->forget_stale() called after grace
+  std::set<std::string> reclaimed_;  // previous client owners that sent RECLAIM_COMPLETE
+  std::uint64_t next_lock_owner_ = 1;
+  std::unordered_map<Other, LockState, OtherHash> lock_states_;
+  // (clientid, lock-owner bytes, fh) -> lock stateid
+  std::map<std::tuple<std::uint64_t, std::string, std::string>, Other> lock_index_;
+  // (clientid, lock-owner bytes) -> LockOwner id
+  std::map<std::pair<std::uint64_t, std::string>, std::uint64_t> lock_owner_ids_;
 };
 
 }  // namespace nasd::server

@@ -200,7 +200,7 @@ Stat NlmProgram::do_test(const CallContext&, const nlm4::TestArgs& a, nlm4::Hold
                          std::string& holder_oh) {
   if (grace_.active()) return Stat::kDeniedGracePeriod;
   const auto [start, end] = lock_range(a.lock.l_offset, a.lock.l_len);
-  auto c = locks_.test(to_string(a.lock.fh), owner_of(a.lock),
+  auto c = locks_.test(lock_file_key(a.lock.fh), owner_of(a.lock),
                        a.exclusive ? LockType::kExclusive : LockType::kShared, start, end);
   if (!c) return Stat::kGranted;
   holder_oh = c->owner.opaque;
@@ -215,7 +215,7 @@ Stat NlmProgram::do_test(const CallContext&, const nlm4::TestArgs& a, nlm4::Hold
 Stat NlmProgram::do_lock(const CallContext& ctx, const nlm4::LockArgs& a, bool monitor) {
   if (grace_.active() && !a.reclaim) return Stat::kDeniedGracePeriod;
   const auto [start, end] = lock_range(a.lock.l_offset, a.lock.l_len);
-  const std::string fh = to_string(a.lock.fh);
+  const std::string fh = lock_file_key(a.lock.fh);
   const LockOwner owner = owner_of(a.lock);
   const LockType type = a.exclusive ? LockType::kExclusive : LockType::kShared;
   const auto host = unmapped(ctx.peer);
@@ -264,7 +264,7 @@ Stat NlmProgram::do_lock(const CallContext& ctx, const nlm4::LockArgs& a, bool m
 Stat NlmProgram::do_cancel(const nlm4::CancArgs& a) {
   const auto [start, end] = lock_range(a.lock.l_offset, a.lock.l_len);
   const LockOwner owner = owner_of(a.lock);
-  locks_.cancel(to_string(a.lock.fh), owner,
+  locks_.cancel(lock_file_key(a.lock.fh), owner,
                 a.exclusive ? LockType::kExclusive : LockType::kShared, start, end);
   std::lock_guard lock(mu_);
   std::erase_if(blocked_, [&](const auto& kv) {
@@ -281,7 +281,7 @@ Stat NlmProgram::do_unlock(const nlm4::UnlockArgs& a) {
   // cannot capture bindings in the lambda below.
   const auto range = lock_range(a.lock.l_offset, a.lock.l_len);
   const auto start = range.first, end = range.second;
-  notify_granted(locks_.unlock(to_string(a.lock.fh), owner_of(a.lock), start, end));
+  notify_granted(locks_.unlock(lock_file_key(a.lock.fh), owner_of(a.lock), start, end));
   {
     // The lock manager dropped this owner's overlapping queued requests.
     std::lock_guard lock(mu_);
@@ -446,7 +446,7 @@ Status NlmProgram::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out
       } else {
         Share s{LockOwner{std::string(a.share.caller_name), 0, to_string(a.share.oh)},
                 a.share.access & 3u, a.share.mode & 3u};
-        stat = locks_.share(to_string(a.share.fh), s) ? Stat::kGranted : Stat::kDenied;
+        stat = locks_.share(lock_file_key(a.share.fh), s) ? Stat::kGranted : Stat::kDenied;
         if (stat == Stat::kGranted) nsm_.monitor({s.owner.client, unmapped(ctx.peer)});
       }
       nlm4::encode_shareres(out, a.cookie, stat, 0);
@@ -454,7 +454,7 @@ Status NlmProgram::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out
     }
     case Proc::kUnshare: {
       const auto& a = args.get<nlm4::ShareArgs>();
-      locks_.unshare(to_string(a.share.fh),
+      locks_.unshare(lock_file_key(a.share.fh),
                      LockOwner{std::string(a.share.caller_name), 0, to_string(a.share.oh)});
       nlm4::encode_shareres(out, a.cookie, Stat::kGranted, 0);
       return Status::kOk;

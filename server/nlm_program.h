@@ -61,6 +61,11 @@ class NlmProgram final : public Program {
   /// Requests waiting for a GRANTED callback (metrics).
   std::size_t blocked_count() const;
 
+  /// Sends GRANTED callbacks for locks an unlock handed to waiters (also
+  /// for unlocks by NFSv4 clients on the shared LockManager).  Waiters that
+  /// are not NLM's are ignored.
+  void notify_granted(std::vector<GrantedWaiter> granted);
+
  private:
   /// What a queued request needs for its GRANTED callback.
   struct Blocked {
@@ -79,8 +84,6 @@ class NlmProgram final : public Program {
   nlm4::Stat do_lock(const CallContext& ctx, const nlm4::LockArgs& a, bool monitor);
   nlm4::Stat do_cancel(const nlm4::CancArgs& a);
   nlm4::Stat do_unlock(const nlm4::UnlockArgs& a);
-  /// Sends GRANTED callbacks for locks an unlock handed to waiters.
-  void notify_granted(std::vector<GrantedWaiter> granted);
   /// Sends an encoded *_RES call to the caller's NLM.
   void send_res(const boost::asio::ip::address& host, nlm4::Proc res_proc,
                 std::vector<std::uint8_t> body);

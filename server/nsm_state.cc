@@ -16,9 +16,7 @@ namespace nasd::server {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string hex(const std::string& s) {
+std::string hex_name(const std::string& s) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
   for (unsigned char c : s) {
@@ -28,7 +26,6 @@ std::string hex(const std::string& s) {
   return out;
 }
 
-/// Writes `text` to `path` through a temporary file, fsync and rename.
 bool write_atomically(const fs::path& path, const std::string& text) {
   const fs::path tmp = path.string() + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -41,8 +38,6 @@ bool write_atomically(const fs::path& path, const std::string& text) {
   fs::rename(tmp, path, ec);
   return !ec;
 }
-
-}  // namespace
 
 NsmState::NsmState(const fs::path& state_dir) : dir_(state_dir / "nsm") {
   std::error_code ec;
@@ -76,7 +71,7 @@ NsmState::NsmState(const fs::path& state_dir) : dir_(state_dir / "nsm") {
 }
 
 fs::path NsmState::file_for(const std::string& name) const {
-  return dir_ / "clients" / hex(name.substr(0, 120));
+  return dir_ / "clients" / hex_name(name.substr(0, 120));
 }
 
 void NsmState::monitor(const MonitoredHost& host) {

@@ -58,19 +58,29 @@ class NsmState {
   std::vector<MonitoredHost> current_;  // guarded by mu_
 };
 
-/// The grace period after a start: while active, NLM grants only reclaims.
+/// Lower-case hex of `s` (file names for arbitrary client names).
+std::string hex_name(const std::string& s);
+/// Writes `text` to `path` through a temporary file, fsync and rename.
+/// False on any error.
+bool write_atomically(const std::filesystem::path& path, const std::string& text);
+
+/// The grace period after a start (one per start, shared by NLM and NFSv4):
+/// while active, only reclaims are granted.  It ends after `length`, or
+/// early once each of its `parts` protocols (NLM, NFSv4) has called end()
+/// because it has no client left to wait for.
 class GracePeriod {
  public:
   /// Active for `length` from now; zero length = never active.
-  explicit GracePeriod(std::chrono::seconds length)
-      : end_(std::chrono::steady_clock::now() + length) {}
-  bool active() const { return !ended_.load() && std::chrono::steady_clock::now() < end_; }
-  /// Ends it early (no client to wait for).
-  void end() { ended_ = true; }
+  explicit GracePeriod(std::chrono::seconds length, int parts = 1)
+      : end_(std::chrono::steady_clock::now() + length), parts_(parts) {}
+  bool active() const { return parts_.load() > 0 && std::chrono::steady_clock::now() < end_; }
+  /// One part has nobody left to wait for; the last one ends the grace
+  /// period early.  Each part calls it at most once.
+  void end() { --parts_; }
 
  private:
   const std::chrono::steady_clock::time_point end_;
-  std::atomic<bool> ended_{false};
+  std::atomic<int> parts_;
 };
 
 }  // namespace nasd::server

@@ -554,12 +554,11 @@ check "denied create left no file behind" test ! -e err/rootdir/f
 
 # ---------------------------------------------------------------- 6b. locks
 # fcntl byte-range locks and flock(1) between processes on this client (NLM
-# to the server unless the mount has nolock).  Holders run in the background
-# and keep their lock until their fifo's writer (fd 7 or 8) is closed; other
-# background processes must not inherit that writer (7>&- / 8>&-).
-if [ "$(awk -v m="$MNT" '$2 == m {print $3}' /proc/mounts)" = nfs4 ]; then
-    echo "== locks: skipped on NFSv4 (NFSv4 LOCK is not implemented yet)"
-else
+# to the server on NFSv3 unless the mount has nolock; NFSv4 LOCK on NFSv4).
+# Holders run in the background and keep their lock until their fifo's
+# writer (fd 7 or 8) is closed; other background processes must not inherit
+# that writer (7>&- / 8>&-).
+FSTYPE=$(awk -v m="$MNT" '$2 == m {print $3}' /proc/mounts)
 cat > "$L/lockprobe.c" <<'CEOF'
 /* lockprobe MODE FILE START LEN [r|w]
  *   try:  F_SETLK; exit 0 when granted, 1 on conflict
@@ -661,6 +660,54 @@ check "flock: waiter wakes when the holder releases" wait_for "$L/waiter2" got
 wait "$WAIT2"
 pass "flock: waiter woke $((SECONDS - t))s after the release"
 check "flock -n: free again after the waiter finished" flock -n locks/g true
+
+# ---------------------------------------------------------------- 6c. v3 vs v4
+# On an NFSv4 run: the same export mounted a second time with vers=3 (NLM);
+# a lock taken through one protocol must be seen by the other (one lock
+# manager in the server), and an NFSv4 unlock must wake an NLM waiter.
+if [ "$FSTYPE" = nfs4 ] && [ "$DRY_RUN" != 1 ]; then
+    V3=/mnt/nfs-v3
+    SRC=$(awk -v m="$MNT" '$2 == m {print $1}' /proc/mounts)
+    mkdir -p "$V3" /run/rpcbind
+    # NLM needs the guest's rpc.statd, which mount.nfs starts (start-statd)
+    # once rpcbind runs; the NFSv4 mount did not need either.
+    pgrep -x rpcbind > /dev/null || rpcbind -w
+    if check "v3+v4: $SRC mounted again with vers=3 (NLM locking)" \
+            timeout 120 mount -t nfs -o vers=3 "$SRC" "$V3"; then
+        VF="$V3/${W#"$MNT"/}/locks/vv"
+        : > locks/vv
+        "$LP" hold locks/vv 0 0 w < "$L/fifo1" > "$L/hold1" &
+        HOLD1=$!
+        exec 7> "$L/fifo1"
+        check "v3+v4: whole-file write lock taken through NFSv4" wait_for "$L/hold1" locked
+        rc=0; "$LP" try "$VF" 10 10 w || rc=$?
+        check_eq "v3+v4: conflicting write lock through NFSv3 is refused" 1 "$rc"
+        rc=0; "$LP" try "$VF" 0 1 r || rc=$?
+        check_eq "v3+v4: conflicting read lock through NFSv3 is refused" 1 "$rc"
+        check_eq "v3+v4: F_GETLK through NFSv3 reports the NFSv4 lock" "locked w 0 0" \
+            "$("$LP" test "$VF" 10 5 w)"
+        "$LP" wait "$VF" 0 10 w > "$L/waiter1" 7>&- &
+        WAIT1=$!
+        sleep 2
+        check "v3+v4: NFSv3 F_SETLKW waiter waits while NFSv4 holds the lock" kill -0 "$WAIT1"
+        t=$SECONDS
+        exec 7>&-
+        wait "$HOLD1"
+        check "v3+v4: NFSv4 release wakes the NFSv3 waiter (NLM GRANTED)" wait_for "$L/waiter1" granted
+        wait "$WAIT1"
+        pass "v3+v4: NFSv3 waiter woke $((SECONDS - t))s after the NFSv4 release"
+        "$LP" hold "$VF" 100 50 w < "$L/fifo1" > "$L/hold1" &
+        HOLD1=$!
+        exec 7> "$L/fifo1"
+        check "v3+v4: write lock on bytes 100-149 taken through NFSv3" wait_for "$L/hold1" locked
+        rc=0; "$LP" try locks/vv 120 1 w || rc=$?
+        check_eq "v3+v4: conflicting write lock through NFSv4 is refused" 1 "$rc"
+        check "v3+v4: disjoint range through NFSv4 is granted" "$LP" try locks/vv 0 100 w
+        exec 7>&-
+        wait "$HOLD1"
+        check "v3+v4: granted through NFSv4 after the NFSv3 release" "$LP" try locks/vv 120 1 w
+        umount "$V3" || umount -l "$V3" || true
+    fi
 fi
 
 # ---------------------------------------------------------------- 7. restart

@@ -9,11 +9,12 @@
 #
 # Environment:
 #   E2E_VERS=V           NFS version to mount: 3 (default), 4.0, 4.1 or 4.2
-#                        (v4 mounts the export through nasd's pseudo-filesystem
-#                        and skips the restart step: grace/reclaim are not done
-#                        yet); the guest checks /proc/mounts shows vers=V
+#                        (v4 mounts the export through nasd's pseudo-filesystem;
+#                        the guest script then also mounts it with vers=3 and
+#                        checks v3-vs-v4 lock contention); the guest checks
+#                        /proc/mounts shows vers=V
 #   E2E_SKIP_RESTART=1   skip the crash/restart step in the guest script
-#   E2E_TIMEOUT=SEC      whole VM run limit (default 900)
+#   E2E_TIMEOUT=SEC      whole VM run limit (default 1200)
 #   E2E_MOUNT_OPTS_EXTRA=O  appended to the mount options (e.g. noacl)
 #   E2E_LOG_DIR=DIR      where guest.log, server.log, dmesg.log go
 #                        (default build/e2e-logs in the repository)
@@ -137,11 +138,7 @@ VERS="${E2E_VERS:-3}"
 case "$VERS" in
     3) ;;
     4.0|4.1|4.2)
-        [ "$MODE" = nasd ] && MOUNT_OPTS="proto=tcp,port=$NFS_PORT"
-        if [ "$RESTART" = restart ]; then
-            echo "$PROG: NFSv$VERS: skipping the restart step (NFSv4 grace/reclaim not implemented yet)"
-            RESTART=no-restart
-        fi ;;
+        [ "$MODE" = nasd ] && MOUNT_OPTS="proto=tcp,port=$NFS_PORT" ;;
     *) die "E2E_VERS must be 3, 4.0, 4.1 or 4.2" ;;
 esac
 VERBOSE=()
@@ -156,7 +153,7 @@ rc=0
     --vers "$VERS" --mount-opts "$MOUNT_OPTS" \
     --extra-packages "$GUEST_PACKAGES" \
     --server-log "$LOG_DIR/server.log" --dmesg "$LOG_DIR/dmesg.log" \
-    --timeout "${E2E_TIMEOUT:-900}" \
+    --timeout "${E2E_TIMEOUT:-1200}" \
     --script "$HERE/nfs3_real_work.sh" -- auto "$RESTART" "$CONTROL_PORT" "$VERS" \
     2> >(tee "$LOG_DIR/lnc-stderr.log" >&2) | tee "$LOG_DIR/guest.log" || rc=$?
 wait   # for the stderr tee

@@ -6,6 +6,7 @@
 #include <poll.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -115,6 +116,21 @@ TEST_F(HealthTest, OversizedRequestHeaderClosesTheConnection) {
   ::close(fd);
   EXPECT_EQ("", r);
   EXPECT_TRUE(starts_with(get(nasd_->metrics_port(), "/healthz"), "HTTP/1.1 200"));
+}
+
+// A previous run left an NFSv4 client that may reclaim: nasd starts in its
+// grace period and /readyz says so until the period ends.
+TEST(HealthGraceTest, ReadyzIsUnavailableWhileTheGracePeriodRuns) {
+  NasdProcess nasd({"--grace-period", "120"});
+  nasd.stop();
+  const auto dir = nasd.state_dir() / "nfs4" / "clients";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "6c696e7578") << "linux";  // hex("linux") holding "linux"
+  nasd.start();
+  std::string r = get(nasd.metrics_port(), "/readyz");
+  EXPECT_TRUE(starts_with(r, "HTTP/1.1 503")) << r;
+  EXPECT_NE(r.find("grace period"), std::string::npos) << r;
+  EXPECT_EQ(nasd.metric("nasd_nlm_grace_active"), 1.0);
 }
 
 }  // namespace

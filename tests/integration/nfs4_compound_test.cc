@@ -13,7 +13,7 @@ namespace nasd::integration {
 namespace {
 
 // Operation numbers and statuses (RFC 8881 §16.2, §15.1).
-constexpr std::uint32_t OP_CLOSE = 4, OP_GETATTR = 9, OP_GETFH = 10, OP_LOCK = 12,
+constexpr std::uint32_t OP_CLOSE = 4, OP_GETATTR = 9, OP_GETFH = 10, OP_OPENATTR = 19,
                         OP_LOOKUP = 15, OP_OPEN = 18, OP_PUTFH = 22, OP_PUTROOTFH = 24,
                         OP_READ = 25, OP_READDIR = 26, OP_WRITE = 38, OP_EXCHANGE_ID = 42,
                         OP_CREATE_SESSION = 43, OP_SEQUENCE = 53, OP_RECLAIM_COMPLETE = 58;
@@ -141,7 +141,7 @@ TEST_F(Nfs4CompoundTest, UnimplementedOpIsNotSuppAndIllegalOpIsOpIllegal) {
   open_session();
   std::string ops = sequence();
   put_u32(ops, OP_PUTROOTFH);
-  put_u32(ops, OP_LOCK);
+  put_u32(ops, OP_OPENATTR);  // named attributes: not supported
   ops.append(64, '\0');  // whatever: never parsed
   Result r = compound(ops, 3);
   EXPECT_EQ(r.status, NFS4ERR_NOTSUPP);
