@@ -1,6 +1,10 @@
 #include "server/connection.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
 
 #include <cstring>
 
@@ -23,8 +27,9 @@ Connection::Connection(asio::ip::tcp::socket socket, Pipeline& pipeline, Connect
       read_timer_(strand_),
       write_timer_(strand_) {
   boost::system::error_code ec;
-  auto ep = socket_.remote_endpoint(ec);
-  if (!ec) peer_text_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+  peer_ = socket_.remote_endpoint(ec);  // fixed for the connection's life: read once
+  if (!ec) peer_text_ = peer_.address().to_string() + ":" + std::to_string(peer_.port());
+  local_ = socket_.local_endpoint(ec);
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   pipeline_.metrics().connections().Increment();
   pipeline_.metrics().connections_total().Increment();
@@ -45,14 +50,25 @@ void Connection::fail(const char* why) {
   if (closed_) return;
   closed_ = true;
   spdlog::info("connection close {} ({})", peer_text_, why);
-  boost::system::error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  std::deque<PacketPtr> dropped;
+  {
+    // Under out_mu_: no sender may use the descriptor once it is closed
+    // (its number could be reused at once).
+    std::lock_guard lock(out_mu_);
+    out_closed_ = true;
+    boost::system::error_code ec;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    // A write in progress still uses the front reply; its completion drops it.
+    while (replies_.size() > (writing_ ? 1u : 0u)) {
+      dropped.push_back(std::move(replies_.back()));
+      replies_.pop_back();
+      --in_flight_;
+    }
+  }
   disarm(read_timer_);
   disarm(write_timer_);
   buffer_.release();
-  // A write in progress still uses the front reply; its completion drops it.
-  while (replies_.size() > (writing_ ? 1u : 0u)) replies_.pop_back();
 }
 
 void Connection::arm(asio::steady_timer& timer, std::chrono::seconds after,
@@ -72,7 +88,12 @@ void Connection::disarm(asio::steady_timer& timer) {
 }
 
 void Connection::on_timeout(ConnectionTimeout kind) {
-  if (kind == ConnectionTimeout::kIdle && in_flight_ > 0) {
+  std::size_t in_flight;
+  {
+    std::lock_guard lock(out_mu_);
+    in_flight = in_flight_;
+  }
+  if (kind == ConnectionTimeout::kIdle && in_flight > 0) {
     // Calls are still being served: not idle.  Look again later.
     return arm(read_timer_, limits_.idle_timeout, kind);
   }
@@ -95,17 +116,41 @@ void Connection::on_timeout(ConnectionTimeout kind) {
 
 void Connection::read_header() {
   if (closed_) return;
-  if (in_flight_ >= limits_.max_in_flight_per_connection) {
-    waiting_ = Waiting::kInFlight;  // resumed by write completion
-    disarm(read_timer_);            // a stalled reply write has its own timer
-    return;
+  {
+    std::lock_guard lock(out_mu_);
+    if (in_flight_ >= limits_.max_in_flight_per_connection) {
+      waiting_ = Waiting::kInFlight;  // resumed by call_done()
+      parked_in_flight_ = true;
+      disarm(read_timer_);            // a stalled reply write has its own timer
+      return;
+    }
   }
   if (!in_record_) arm(read_timer_, limits_.idle_timeout, ConnectionTimeout::kIdle);
-  asio::async_read(socket_, asio::buffer(header_),
-                   asio::bind_executor(strand_, [self = shared_from_this()](
-                                                    const boost::system::error_code& ec, std::size_t) {
-                     self->on_header(ec);
-                   }));
+  if (ahead_end_ - ahead_begin_ >= sizeof header_) {
+    std::memcpy(header_, ahead_.data() + ahead_begin_, sizeof header_);
+    ahead_begin_ += sizeof header_;
+    if (++records_in_turn_ < kRecordsPerTurn) return on_header({});
+    // Let the other connections on this thread have a turn.
+    records_in_turn_ = 0;
+    asio::post(strand_, [self = shared_from_this()] { self->on_header({}); });
+    return;
+  }
+  records_in_turn_ = 0;
+  const std::size_t left = ahead_end_ - ahead_begin_;
+  std::memmove(ahead_.data(), ahead_.data() + ahead_begin_, left);
+  ahead_begin_ = 0;
+  ahead_end_ = left;
+  socket_.async_read_some(
+      asio::buffer(ahead_.data() + left, ahead_.size() - left),
+      asio::bind_executor(strand_, [self = shared_from_this()](const boost::system::error_code& ec,
+                                                                std::size_t n) {
+        if (ec) {
+          const bool clean = ec == asio::error::eof && !self->in_record_ && self->ahead_end_ == 0;
+          return self->fail(clean ? "eof" : ec == asio::error::eof ? "eof in record" : "read error");
+        }
+        self->ahead_end_ += n;
+        self->read_header();
+      }));
 }
 
 void Connection::on_header(const boost::system::error_code& ec) {
@@ -157,8 +202,15 @@ void Connection::prepare_fragment() {
 }
 
 void Connection::read_fragment() {
-  auto dst = asio::buffer(buffer_.data() + assembler_.received(), assembler_.fragment_length());
-  asio::async_read(socket_, dst,
+  std::uint8_t* dst = buffer_.data() + assembler_.received();
+  const std::size_t want = assembler_.fragment_length();
+  // Whatever of the fragment already sits in the read-ahead buffer is
+  // copied; the rest is read straight into the record's buffer.
+  const std::size_t have = std::min(want, ahead_end_ - ahead_begin_);
+  if (have) std::memcpy(dst, ahead_.data() + ahead_begin_, have);
+  ahead_begin_ += have;
+  if (have == want) return on_fragment({});
+  asio::async_read(socket_, asio::buffer(dst + have, want - have),
                    asio::bind_executor(strand_, [self = shared_from_this()](
                                                     const boost::system::error_code& ec, std::size_t) {
                      self->on_fragment(ec);
@@ -183,15 +235,13 @@ void Connection::submit_record() {
   packet->request_length = assembler_.record_length();
   packet->sink = shared_from_this();
   packet->received = std::chrono::steady_clock::now();
-  boost::system::error_code ep_ec;
-  auto ep = socket_.remote_endpoint(ep_ec);
-  if (!ep_ec) {
-    packet->ctx.peer = ep.address();
-    packet->ctx.peer_port = ep.port();
+  packet->ctx.peer = peer_.address();
+  packet->ctx.peer_port = peer_.port();
+  packet->ctx.local = local_.address();
+  {
+    std::lock_guard lock(out_mu_);
+    ++in_flight_;
   }
-  auto local = socket_.local_endpoint(ep_ec);
-  if (!ep_ec) packet->ctx.local = local.address();
-  ++in_flight_;
   pipeline_.submit(std::move(packet));
   read_header();
 }
@@ -211,44 +261,80 @@ void Connection::resume() {
   }
 }
 
+void Connection::call_done(std::unique_lock<std::mutex>& lock) {
+  --in_flight_;
+  if (!parked_in_flight_ || in_flight_ >= limits_.max_in_flight_per_connection) return;
+  parked_in_flight_ = false;
+  lock.unlock();
+  asio::post(strand_, [self = shared_from_this()] { self->resume(); });
+}
+
 void Connection::send_reply(PacketPtr packet) {
-  // The handler owns the packet (move-only; no allocation per reply).
-  asio::post(strand_, [self = shared_from_this(), p = std::move(packet)]() mutable {
-    // Back on its connection the packet must not point to it: a queued reply
-    // holding `sink` would form a cycle that outlives the io_context (and the
-    // pools) when the server stops while a write is stalled.
-    p->sink.reset();
-    if (self->closed_) {
-      --self->in_flight_;
-      return;  // dropped: the packet and its buffers go back to their pools
-    }
-    if (!p->reply) {  // call dropped without a reply
-      --self->in_flight_;
-      if (self->waiting_ == Waiting::kInFlight) self->resume();
+  // Back on its connection the packet must not point to it: a queued reply
+  // holding `sink` would form a cycle that outlives the io_context (and the
+  // pools) when the server stops while a write is stalled.  The caller
+  // holds its own reference while this runs.
+  packet->sink.reset();
+  std::unique_lock lock(out_mu_);
+  if (out_closed_ || !packet->reply) {  // dropped: buffers go back to their pools
+    call_done(lock);
+    return;
+  }
+  if (!writing_ && replies_.empty()) {
+    // Nothing queued ahead: send from this thread, without blocking.
+    const std::size_t len = rpc::kRecordMarkBytes + packet->out->position();
+    const ssize_t n = ::send(socket_.native_handle(), packet->reply.data(), len,
+                             MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(len)) {
+      call_done(lock);
       return;
     }
-    self->replies_.push_back(std::move(p));
-    self->write_next();
-  });
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      call_done(lock);
+      lock.unlock();
+      asio::post(strand_, [self = shared_from_this()] { self->fail("write error"); });
+      return;
+    }
+    front_sent_ = n > 0 ? static_cast<std::size_t>(n) : 0;
+  }
+  replies_.push_back(std::move(packet));
+  if (writing_) return;
+  writing_ = true;
+  lock.unlock();
+  asio::post(strand_, [self = shared_from_this()] { self->write_next(); });
 }
 
 void Connection::write_next() {
-  if (writing_ || replies_.empty() || closed_) return;
-  writing_ = true;
+  std::unique_lock lock(out_mu_);
+  if (out_closed_ || replies_.empty()) {
+    writing_ = false;
+    return;
+  }
   Packet& p = *replies_.front();
   const std::size_t len = rpc::kRecordMarkBytes + p.out->position();
+  auto rest = asio::buffer(p.reply.data() + front_sent_, len - front_sent_);
+  lock.unlock();
   arm(write_timer_, limits_.record_timeout, ConnectionTimeout::kWrite);
-  asio::async_write(socket_, asio::buffer(p.reply.data(), len),
+  asio::async_write(socket_, rest,
                     asio::bind_executor(strand_, [self = shared_from_this()](
                                                      const boost::system::error_code& ec, std::size_t) {
-                      self->writing_ = false;
                       disarm(self->write_timer_);
-                      self->replies_.pop_front();
-                      if (self->closed_) return;
-                      --self->in_flight_;
-                      if (ec) return self->fail("write error");
-                      if (self->waiting_ == Waiting::kInFlight) self->resume();
-                      self->write_next();
+                      PacketPtr done;
+                      {
+                        std::unique_lock lock(self->out_mu_);
+                        done = std::move(self->replies_.front());
+                        self->replies_.pop_front();
+                        self->front_sent_ = 0;
+                        self->call_done(lock);
+                      }
+                      if (ec) {
+                        std::lock_guard lock(self->out_mu_);
+                        self->writing_ = false;
+                      } else {
+                        self->write_next();
+                        return;
+                      }
+                      self->fail("write error");
                     }));
 }
 

@@ -1,8 +1,10 @@
 // Connection: one client TCP connection (ONC RPC record marking, RFC 5531
-// §11).  Reads the 4-byte fragment header into a small member buffer, then
-// the fragment into a right-sized buffer from the request pool, hands
-// complete records to the pipeline as packets, and writes replies back in
-// the order they finish.
+// §11).  Reads from the socket into a small read-ahead buffer (kReadAhead
+// bytes, part of the connection), takes each fragment header from it, then
+// copies the fragment into a right-sized buffer from the request pool (the
+// part not yet received is read straight into that buffer), hands complete
+// records to the pipeline as packets, and writes replies back.  One read
+// usually brings several pipelined calls: one recv(2) for many records.
 //
 // Backpressure: when no request buffer (while receiving) or packet (for a
 // complete record) is free, or the connection already has
@@ -12,6 +14,13 @@
 // closed at once; calls still in the pipeline finish and are dropped, their
 // buffers returned.
 //
+// Replies are sent by the thread that finished the call (a persist worker),
+// with one non-blocking send(2) when nothing else is queued on the
+// connection: no hand-off back to a network thread, which would cost two
+// context switches per call.  When the socket buffer is full the rest goes
+// out through an asynchronous write on the connection's strand, and later
+// replies queue behind it, in order.
+//
 // Timeouts (each 0 = off): a connection with no call outstanding that sends
 // no new record for `idle_timeout` is closed; a record must arrive whole
 // within `record_timeout` of its first fragment header (time spent parked on
@@ -20,11 +29,13 @@
 // cannot hold pool buffers for long.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -73,7 +84,11 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   /// reports a returned resource.
   template <class Source>
   void park(Waiting what, Source& source);
+  /// Starts the asynchronous write of the front queued reply (strand).
   void write_next();
+  /// Called with out_mu_ held when a call finished: resumes a reader parked
+  /// on the per-connection in-flight limit.
+  void call_done(std::unique_lock<std::mutex>& lock);
   void fail(const char* why);
   /// (Re)starts `timer` to fire `kind` after `after`; 0 disarms it.
   void arm(boost::asio::steady_timer& timer, std::chrono::seconds after, ConnectionTimeout kind);
@@ -90,13 +105,24 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   boost::asio::steady_timer write_timer_;  // reply write timeout
   bool in_record_ = false;                 // a record's first header has been read
   std::uint8_t header_[4] = {};
+  static constexpr std::size_t kReadAhead = 4096;   // bytes read from the socket at once
+  static constexpr unsigned kRecordsPerTurn = 32;   // records taken from it before yielding
+  std::array<std::uint8_t, kReadAhead> ahead_{};     // bytes received, not yet consumed
+  std::size_t ahead_begin_ = 0, ahead_end_ = 0;      // the unconsumed bytes of ahead_
+  unsigned records_in_turn_ = 0;
   pool::PooledBuffer buffer_;      // the record being received, its bytes so far
-  std::deque<PacketPtr> replies_;  // finished calls waiting to be written
-  std::size_t in_flight_ = 0;      // calls submitted and not yet written
   Waiting waiting_ = Waiting::kNothing;
-  bool writing_ = false;
-  bool closed_ = false;
+  bool closed_ = false;            // strand's view: stop reading
+  // The output side, shared by the strand and the threads finishing calls.
+  std::mutex out_mu_;
+  std::deque<PacketPtr> replies_;  // finished calls waiting to be written (front: being written)
+  std::size_t front_sent_ = 0;     // bytes of the front reply already sent
+  std::size_t in_flight_ = 0;      // calls submitted and not yet written
+  bool writing_ = false;           // an asynchronous write is in progress
+  bool out_closed_ = false;        // socket closed: drop replies
+  bool parked_in_flight_ = false;  // the reader waits for in_flight_ to drop
   std::string peer_text_;
+  boost::asio::ip::tcp::endpoint peer_, local_;  // the client's and our address
 };
 
 }  // namespace nasd::server

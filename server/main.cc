@@ -124,7 +124,9 @@ int serve(const server::Options& opt, server::ExportTable table) {
   metrics.add_gauge("nasd_nlm_grace_active", "1 while the reclaim grace period runs", {},
                     [&] { return grace.active() ? 1.0 : 0.0; });
   server::PipelineConfig pc;
-  pc.threads_per_stage = opt.threads_per_stage;
+  pc.persist_threads = opt.threads_per_stage;
+  pc.parse_threads = opt.parse_threads;
+  pc.validate_threads = opt.validate_threads;
   pc.max_in_flight = opt.max_in_flight;
   server::Pipeline pipeline(pc, {&mount, &nfs3, &nfs4, &nlm, &nsm, &portmap}, metrics);
   server::Health health(backend, exports);

@@ -41,6 +41,17 @@ struct PacketReturner {
 };
 using PacketPtr = std::unique_ptr<Packet, PacketReturner>;
 
+/// An RPC-level rejection (RFC 5531 §9) found by the parse stage; the
+/// validate stage answers it once it holds a reply buffer.
+struct RpcReject {
+  enum class Kind : std::uint8_t {
+    kNone, kRpcMismatch, kBadCred, kTooWeak, kProgUnavail, kProgMismatch, kProcUnavail,
+    kGarbageArgs, kSystemErr
+  };
+  Kind kind = Kind::kNone;
+  std::uint32_t low = 0, high = 0;  // versions served, for PROG_MISMATCH
+};
+
 struct Packet {
   pool::PooledBuffer request;         // the record (RPC call), from the request pool
   std::size_t request_length = 0;     // bytes of `request` that hold the record
@@ -53,6 +64,7 @@ struct Packet {
   std::chrono::steady_clock::time_point received;
   storage::Status status = storage::Status::kOk;
   bool answered_early = false;        // validate() encoded the result already
+  RpcReject rpc_error;                // set by parse: answer with this RPC error
 
   /// Releases everything the packet holds (arguments before the buffer they
   /// point into).
@@ -66,6 +78,7 @@ struct Packet {
     request_length = 0;
     status = storage::Status::kOk;
     answered_early = false;
+    rpc_error = RpcReject{};
     ctx = CallContext{};
   }
 };
