@@ -24,8 +24,17 @@ Connection::Connection(asio::ip::tcp::socket socket, Pipeline& pipeline, Connect
       pipeline_(pipeline),
       limits_(limits),
       assembler_(limits.max_record_bytes),
-      read_timer_(strand_),
-      write_timer_(strand_) {
+      tick_timer_(strand_) {
+  // Deadlines are checked by one ticking timer at a quarter of the shortest
+  // timeout, not by re-armed timers: re-arming a timer for every record costs
+  // system calls (timerfd_settime), a deadline is a store.
+  auto shortest = std::chrono::seconds::max();
+  for (auto t : {limits_.idle_timeout, limits_.record_timeout}) {
+    if (t.count() > 0) shortest = std::min(shortest, t);
+  }
+  tick_period_ = std::clamp<std::chrono::milliseconds>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(shortest) / 4,
+      std::chrono::milliseconds(50), std::chrono::milliseconds(5000));
   boost::system::error_code ec;
   peer_ = socket_.remote_endpoint(ec);  // fixed for the connection's life: read once
   if (!ec) peer_text_ = peer_.address().to_string() + ":" + std::to_string(peer_.port());
@@ -66,25 +75,41 @@ void Connection::fail(const char* why) {
       --in_flight_;
     }
   }
-  disarm(read_timer_);
-  disarm(write_timer_);
+  disarm(read_deadline_);
+  disarm(write_deadline_);
+  boost::system::error_code ignored;
+  tick_timer_.cancel(ignored);
   buffer_.release();
 }
 
-void Connection::arm(asio::steady_timer& timer, std::chrono::seconds after,
-                     ConnectionTimeout kind) {
-  if (after.count() == 0) return disarm(timer);
-  timer.expires_after(after);
-  timer.async_wait(asio::bind_executor(
-      strand_, [self = shared_from_this(), &timer, kind](const boost::system::error_code& ec) {
-        if (ec || self->closed_) return;
-        if (timer.expiry() > asio::steady_timer::clock_type::now()) return;  // re-armed since
-        self->on_timeout(kind);
-      }));
+void Connection::arm(Deadline& d, std::chrono::seconds after, ConnectionTimeout kind) {
+  if (after.count() == 0) return disarm(d);
+  d.at = std::chrono::steady_clock::now() + after;
+  d.kind = kind;
+  if (!ticking_) tick();
 }
 
-void Connection::disarm(asio::steady_timer& timer) {
-  timer.expires_at(asio::steady_timer::time_point::max());
+void Connection::disarm(Deadline& d) { d.at = std::chrono::steady_clock::time_point::max(); }
+
+void Connection::tick() {
+  ticking_ = true;
+  tick_timer_.expires_after(tick_period_);
+  tick_timer_.async_wait(asio::bind_executor(
+      strand_, [self = shared_from_this()](const boost::system::error_code& ec) {
+        self->ticking_ = false;
+        if (ec || self->closed_) return;
+        const auto now = std::chrono::steady_clock::now();
+        for (Deadline* d : {&self->read_deadline_, &self->write_deadline_}) {
+          if (self->closed_ || now < d->at) continue;
+          disarm(*d);
+          self->on_timeout(d->kind);
+        }
+        const auto never = std::chrono::steady_clock::time_point::max();
+        if (!self->closed_ && !self->ticking_ &&
+            (self->read_deadline_.at != never || self->write_deadline_.at != never)) {
+          self->tick();
+        }
+      }));
 }
 
 void Connection::on_timeout(ConnectionTimeout kind) {
@@ -95,7 +120,7 @@ void Connection::on_timeout(ConnectionTimeout kind) {
   }
   if (kind == ConnectionTimeout::kIdle && in_flight > 0) {
     // Calls are still being served: not idle.  Look again later.
-    return arm(read_timer_, limits_.idle_timeout, kind);
+    return arm(read_deadline_, limits_.idle_timeout, kind);
   }
   pipeline_.metrics().timeout(kind).Increment();
   switch (kind) {
@@ -121,11 +146,11 @@ void Connection::read_header() {
     if (in_flight_ >= limits_.max_in_flight_per_connection) {
       waiting_ = Waiting::kInFlight;  // resumed by call_done()
       parked_in_flight_ = true;
-      disarm(read_timer_);            // a stalled reply write has its own timer
+      disarm(read_deadline_);            // a stalled reply write has its own timer
       return;
     }
   }
-  if (!in_record_) arm(read_timer_, limits_.idle_timeout, ConnectionTimeout::kIdle);
+  if (!in_record_) arm(read_deadline_, limits_.idle_timeout, ConnectionTimeout::kIdle);
   if (ahead_end_ - ahead_begin_ >= sizeof header_) {
     std::memcpy(header_, ahead_.data() + ahead_begin_, sizeof header_);
     ahead_begin_ += sizeof header_;
@@ -159,7 +184,7 @@ void Connection::on_header(const boost::system::error_code& ec) {
   std::memcpy(&raw, header_, 4);
   if (!in_record_) {
     in_record_ = true;
-    arm(read_timer_, limits_.record_timeout, ConnectionTimeout::kRecord);
+    arm(read_deadline_, limits_.record_timeout, ConnectionTimeout::kRecord);
   }
   switch (assembler_.on_header(ntohl(raw))) {
     case rpc::RecordAssembler::Step::kReadFragment:
@@ -179,7 +204,7 @@ void Connection::on_header(const boost::system::error_code& ec) {
 template <class Source>
 void Connection::park(Waiting what, Source& source) {
   waiting_ = what;
-  disarm(read_timer_);  // waiting on the server, not on the client
+  disarm(read_deadline_);  // waiting on the server, not on the client
   std::weak_ptr<Connection> weak = weak_from_this();
   auto strand = strand_;
   source.notify_on_release([weak, strand] {
@@ -253,7 +278,7 @@ void Connection::resume() {
     case Waiting::kPacket:
       return submit_record();
     case Waiting::kBuffer:
-      arm(read_timer_, limits_.record_timeout, ConnectionTimeout::kRecord);
+      arm(read_deadline_, limits_.record_timeout, ConnectionTimeout::kRecord);
       return prepare_fragment();
     case Waiting::kInFlight:
       waiting_ = Waiting::kNothing;
@@ -314,11 +339,11 @@ void Connection::write_next() {
   const std::size_t len = rpc::kRecordMarkBytes + p.out->position();
   auto rest = asio::buffer(p.reply.data() + front_sent_, len - front_sent_);
   lock.unlock();
-  arm(write_timer_, limits_.record_timeout, ConnectionTimeout::kWrite);
+  arm(write_deadline_, limits_.record_timeout, ConnectionTimeout::kWrite);
   asio::async_write(socket_, rest,
                     asio::bind_executor(strand_, [self = shared_from_this()](
                                                      const boost::system::error_code& ec, std::size_t) {
-                      disarm(self->write_timer_);
+                      disarm(self->write_deadline_);
                       PacketPtr done;
                       {
                         std::unique_lock lock(self->out_mu_);

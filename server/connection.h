@@ -26,7 +26,9 @@
 // within `record_timeout` of its first fragment header (time spent parked on
 // the server's own backpressure does not count), and each reply write must
 // finish within `record_timeout` — so a slow, stuck or never-reading client
-// cannot hold pool buffers for long.
+// cannot hold pool buffers for long.  Deadlines are checked by one timer
+// ticking at a quarter of the shortest timeout (50 ms..5 s), so a timeout
+// fires up to that much late.
 #pragma once
 
 #include <array>
@@ -90,10 +92,17 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   /// on the per-connection in-flight limit.
   void call_done(std::unique_lock<std::mutex>& lock);
   void fail(const char* why);
-  /// (Re)starts `timer` to fire `kind` after `after`; 0 disarms it.
-  void arm(boost::asio::steady_timer& timer, std::chrono::seconds after, ConnectionTimeout kind);
-  /// Stops `timer` (a handler already queued sees the far expiry and ignores it).
-  static void disarm(boost::asio::steady_timer& timer);
+  /// A timeout to fire at `at` (time_point::max(): none).
+  struct Deadline {
+    std::chrono::steady_clock::time_point at = std::chrono::steady_clock::time_point::max();
+    ConnectionTimeout kind = ConnectionTimeout::kIdle;
+  };
+  /// Sets `d` to fire `kind` `after` from now (checked every tick_period_,
+  /// so it fires up to a quarter of the shortest timeout late); 0 disarms it.
+  void arm(Deadline& d, std::chrono::seconds after, ConnectionTimeout kind);
+  static void disarm(Deadline& d);
+  /// Starts the timer that checks the deadlines (strand).
+  void tick();
   void on_timeout(ConnectionTimeout kind);
 
   boost::asio::ip::tcp::socket socket_;
@@ -101,8 +110,11 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   Pipeline& pipeline_;
   const ConnectionLimits limits_;
   rpc::RecordAssembler assembler_;
-  boost::asio::steady_timer read_timer_;   // idle or record timeout
-  boost::asio::steady_timer write_timer_;  // reply write timeout
+  boost::asio::steady_timer tick_timer_;   // checks the deadlines while one is set
+  std::chrono::milliseconds tick_period_{5000};
+  bool ticking_ = false;
+  Deadline read_deadline_;                 // idle or record timeout
+  Deadline write_deadline_;                // reply write timeout
   bool in_record_ = false;                 // a record's first header has been read
   std::uint8_t header_[4] = {};
   static constexpr std::size_t kReadAhead = 4096;   // bytes read from the socket at once
