@@ -148,6 +148,7 @@ Bitmap4 supported_attrs(std::uint32_t minor) {
     b.set(kFsLayoutType);
     b.set(kSuppattrExclcreat);
   }
+  if (minor >= 2) b.set(kXattrSupport);
   return b;
 }
 
@@ -259,6 +260,7 @@ bool encode_fattr(XdrEncoder& out, const Bitmap4& request, const AttrValues& v) 
       case kMountedOnFileid: out.u64(v.mounted_on_fileid); break;
       case kFsLayoutType: out.u32(0); break;  // no pNFS layouts
       case kSuppattrExclcreat: encode_bitmap(out, exclcreat_attrs()); break;
+      case kXattrSupport: out.boolean(v.xattr_support); break;
       default: break;
     }
   }

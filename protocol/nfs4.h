@@ -106,7 +106,15 @@ enum class Nfsstat4 : std::uint32_t {
   kEncrAlgUnsupp = 10079, kPnfsNoLayout = 10080, kNotOnlyOp = 10081, kWrongCred = 10082,
   kWrongType = 10083, kDirdelegUnavail = 10084, kRejectDeleg = 10085, kReturnconflict = 10086,
   kDelegRevoked = 10087,
+  // 4.2 (RFC 7862 §11.1), xattrs (RFC 8276 §8.5)
+  kPartnerNotSupp = 10088, kPartnerNoAuth = 10089, kUnionNotSupp = 10090,
+  kOffloadDenied = 10091, kWrongLfs = 10092, kBadLabel = 10093, kOffloadNoReqs = 10094,
+  kNoXattr = 10095, kXattr2Big = 10096,
 };
+
+/// Status name for logs and metric labels without the NFS4ERR_ prefix
+/// ("OK", "NOENT", "BADXDR"); "UNKNOWN" for values not listed above.
+const char* status_name(Nfsstat4 s);
 
 // ---------------------------------------------------------------- attributes
 
@@ -124,6 +132,7 @@ enum Attr4 : std::uint32_t {
   kTimeAccessSet = 48, kTimeBackup = 49, kTimeCreate = 50, kTimeDelta = 51,
   kTimeMetadata = 52, kTimeModify = 53, kTimeModifySet = 54, kMountedOnFileid = 55,
   kFsLayoutType = 62, kSuppattrExclcreat = 75,
+  kXattrSupport = 82,  // RFC 8276 §8.2 (minor version 2)
 };
 
 /// bitmap4 (RFC 8881 §3.3.7) of up to 3 words (attributes 0..95).
@@ -172,6 +181,7 @@ struct AttrValues {
   std::uint64_t max_read = 1 << 20, max_write = 1 << 20;
   std::uint32_t minor = 1;
   std::uint32_t rdattr_error = 0;         // nfsstat4 for the rdattr_error attribute
+  bool xattr_support = true;              // xattr_support attribute (RFC 8276 §8.2)
 };
 
 /// The change attribute derived from ctime: seconds << 32 | nanoseconds
@@ -352,6 +362,52 @@ bool decode(xdr::XdrDecoder& in, SessionArgs& a);
 bool decode(xdr::XdrDecoder& in, ClientidArgs& a);
 bool decode(xdr::XdrDecoder& in, ReclaimCompleteArgs& a);
 bool decode(xdr::XdrDecoder& in, BindConnArgs& a);
+
+// ---------------------------------------------------------------- 4.2 ops
+// Arguments of the RFC 7862 operations and of the RFC 8276 xattr operations
+// (decoders in protocol/nfs4_42.cc).
+
+/// data_content4 (RFC 7862 §15.11.1).
+constexpr std::uint32_t kContentData = 0, kContentHole = 1;
+/// ACCESS4_XAREAD / XAWRITE / XALIST (RFC 8276 §8.4.5).
+constexpr std::uint32_t kAccessXaRead = 0x40, kAccessXaWrite = 0x80, kAccessXaList = 0x100;
+/// Longest xattr value accepted (XATTR_SIZE_MAX on Linux), bytes.
+constexpr std::size_t kXattrValueMax = 65536;
+
+struct SeekArgs { Stateid4 stateid; std::uint64_t offset = 0; std::uint32_t what = 0; };
+/// ALLOCATE4args / DEALLOCATE4args (§15.1, §15.4).
+struct AllocateArgs { Stateid4 stateid; std::uint64_t offset = 0, length = 0; };
+/// COPY4args (§15.2).  Only whether a source server was named is kept.
+struct CopyArgs {
+  Stateid4 src_stateid, dst_stateid;
+  std::uint64_t src_offset = 0, dst_offset = 0, count = 0;
+  bool consecutive = false, synchronous = false;
+  std::uint32_t source_servers = 0;  // ca_source_server entries (inter-server COPY)
+};
+/// CLONE4args (§15.13).
+struct CloneArgs {
+  Stateid4 src_stateid, dst_stateid;
+  std::uint64_t src_offset = 0, dst_offset = 0, count = 0;
+};
+/// READ_PLUS4args (§15.10) has READ4args' layout.
+using ReadPlusArgs = ReadArgs;
+struct GetxattrArgs { std::string_view name; };  // also REMOVEXATTR4args
+struct SetxattrArgs {
+  std::uint32_t option = 0;  // setxattr_option4: EITHER 0, CREATE 1, REPLACE 2
+  std::string_view name;
+  std::span<const std::uint8_t> value;
+};
+struct ListxattrsArgs { std::uint64_t cookie = 0; std::uint32_t maxcount = 0; };
+
+bool decode(xdr::XdrDecoder& in, SeekArgs& a);     // false also for an unknown sa_what
+bool decode(xdr::XdrDecoder& in, AllocateArgs& a);
+/// Reads the netloc4 list (at most 16 entries) without keeping it.
+bool decode(xdr::XdrDecoder& in, CopyArgs& a);
+bool decode(xdr::XdrDecoder& in, CloneArgs& a);
+bool decode(xdr::XdrDecoder& in, GetxattrArgs& a);
+/// False for an unknown option or a value longer than kXattrValueMax.
+bool decode(xdr::XdrDecoder& in, SetxattrArgs& a);
+bool decode(xdr::XdrDecoder& in, ListxattrsArgs& a);
 
 /// change_info4 (RFC 8881 §3.3.9) from a directory's wcc data.
 void encode_change_info(xdr::XdrEncoder& out, const storage::WccData& wcc);

@@ -26,6 +26,7 @@
 #include "server/lock_manager.h"
 #include "server/mount_program.h"
 #include "server/nfs3_program.h"
+#include "server/nfs4_metrics.h"
 #include "server/nfs4_program.h"
 #include "server/nfs4_state.h"
 #include "server/nlm_program.h"
@@ -123,6 +124,8 @@ int serve(const server::Options& opt, server::ExportTable table) {
                     [&] { return static_cast<double>(lock_manager.waiter_count()); });
   metrics.add_gauge("nasd_nlm_grace_active", "1 while the reclaim grace period runs", {},
                     [&] { return grace.active() ? 1.0 : 0.0; });
+  server::Nfs4OpMetrics nfs4_op_metrics(*metrics.registry());
+  nfs4.set_op_metrics(&nfs4_op_metrics);
   server::PipelineConfig pc;
   pc.persist_threads = opt.threads_per_stage;
   pc.parse_threads = opt.parse_threads;

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "server/nfs4_compound.h"
+#include "server/nfs4_metrics.h"
 #include "server/nfs_status.h"
 
 namespace nasd::server {
@@ -18,6 +20,7 @@ using storage::Status;
 namespace {
 
 constexpr std::uint32_t kAccessAll = 0x3f;  // ACCESS4_READ .. ACCESS4_EXECUTE
+constexpr std::uint32_t kAccessAll42 = 0x1ff;  // .. ACCESS4_XALIST (RFC 8276 §8.4.5)
 constexpr std::uint32_t kAccessRead = 0x01, kAccessLookup = 0x02, kAccessModify = 0x04,
                         kAccessExtend = 0x08, kAccessDelete = 0x10, kAccessExecute = 0x20;
 constexpr std::uint32_t kExchgidUseNonPnfs = 0x00010000, kExchgidConfirmedR = 0x80000000;
@@ -31,7 +34,7 @@ bool modifies(Op op) {
     case Op::kLink: case Op::kCommit:
       return true;
     default:
-      return false;
+      return nfs4_detail::modifies_42(op);
   }
 }
 
@@ -106,7 +109,7 @@ bool scan_op(std::uint32_t op, xdr::XdrDecoder& in, std::uint32_t max_read, std:
     case Op::kDestroyClientid: return skip<nfs4::ClientidArgs>(in);
     case Op::kReclaimComplete: return skip<nfs4::ReclaimCompleteArgs>(in);
     default:
-      return false;
+      return nfs4_detail::scan_op_42(op, in, max_read, extra);
   }
 }
 
@@ -118,42 +121,6 @@ storage::Time now_time() {
 }
 
 }  // namespace
-
-/// A current or saved filehandle with what validation found out about it.
-struct Nfs4Program::Fh {
-  bool set = false;
-  bool pseudo = false;
-  std::uint32_t node = 0;          // pseudo node
-  storage::FileHandle fh;          // wire handle (pseudo or storage)
-  std::uint32_t export_id = 0;
-  ExportOptions options;           // for the peer
-  storage::Credentials cred;       // squashed identity for this export
-};
-
-/// Execution state of one COMPOUND.
-struct Nfs4Program::Compound {
-  explicit Compound(CallContext& c) : ctx(c) {}
-  CallContext& ctx;
-  std::shared_ptr<const ExportTable> table;
-  std::shared_ptr<const PseudoFs> pseudo;
-  std::uint32_t minor = 1;
-  Fh current, saved;
-  nfs4::Stateid4 current_stateid;
-  bool has_current_stateid = false;
-  bool in_session = false;
-  nfs4::SessionId sessionid{};
-  std::uint32_t slotid = 0;
-  std::uint64_t clientid = 0;
-  std::uint32_t max_ops = 0;
-  bool replay = false;
-  std::vector<std::uint8_t> replay_bytes;
-  Status storage_status = Status::kOk;  // first failing backend call (metrics)
-
-  Nfsstat4 storage(Status s) {
-    if (s != Status::kOk && storage_status == Status::kOk) storage_status = s;
-    return to_nfsstat4(s);
-  }
-};
 
 Nfs4Program::Nfs4Program(storage::Backend& backend, const ExportRegistry& exports,
                          Nfs4State& state, Nfs4Limits limits, storage::Verifier writeverf)
@@ -190,6 +157,7 @@ DecodeResult Nfs4Program::decode(const CallContext& ctx, xdr::XdrDecoder& in, Ar
     return DecodeResult::kGarbageArgs;
   }
   a.ops = in.rest();
+  a.request_bytes = in.position() + a.ops.size();
   // Size the reply: walk the operations once (stopping where execution
   // would stop at the latest: an undecodable or unimplemented operation).
   std::size_t est = 64 + a.header.tag.size();
@@ -217,8 +185,8 @@ bool Nfs4Program::validate(CallContext&, ArgSlot& args, xdr::XdrEncoder& out) {
   Nfsstat4 st = Nfsstat4::kOk;
   if (a.header.minorversion == 0 || a.header.minorversion > nfs4::kMaxMinorVersion) {
     st = Nfsstat4::kMinorVersMismatch;
-  } else if (a.header.numops > limits_.max_ops) {
-    st = Nfsstat4::kResource;
+  } else if (a.header.minorversion == 0 && a.header.numops > limits_.max_ops) {
+    st = Nfsstat4::kResource;  // 4.0; in 4.1+ SEQUENCE answers TOO_MANY_OPS (§18.46.3)
   }
   if (st == Nfsstat4::kOk) return true;
   out.u32(static_cast<std::uint32_t>(st));
@@ -258,6 +226,8 @@ Nfsstat4 Nfs4Program::set_fh(Compound& c, const storage::FileHandle& fh, Fh* out
   }
   f.set = true;
   *out = f;
+  c.ctx.export_id = f.export_id;  // per-export metrics: the last export named
+  c.ctx.has_export = true;
   return Nfsstat4::kOk;
 }
 
@@ -339,6 +309,7 @@ Nfsstat4 Nfs4Program::encode_attrs(Compound& c, const Fh& f, const nfs4::Bitmap4
     v.attr.atime = v.attr.mtime = v.attr.ctime = started_;
     v.mounted_on_fileid = n.fileid;
     v.fsid_major = v.fsid_minor = 0;
+    v.xattr_support = false;
     if (nfs4::needs_fsstat(req)) v.fsstat = storage::FsStat{};
   } else {
     if (Status s = backend_.getattr(f.fh, &v.attr); s != Status::kOk) return c.storage(s);
@@ -692,16 +663,18 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
       nfs4::AccessArgs a;
       if (!args(a)) return Nfsstat4::kBadXdr;
       if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
-      const std::uint32_t want = a.access & kAccessAll;
+      const std::uint32_t want = a.access & (c.minor >= 2 ? kAccessAll42 : kAccessAll);
       std::uint32_t granted = 0;
       if (c.current.pseudo) {
         granted = want & (kAccessRead | kAccessLookup | kAccessExecute);
       } else {
         std::optional<storage::Attr> attr;
-        Status s = backend_.access(c.current.cred, c.current.fh, want, &granted, &attr);
+        Status s = backend_.access(c.current.cred, c.current.fh,
+                                   nfs4_detail::access_base(want), &granted, &attr);
         if (s != Status::kOk) return c.storage(s);
+        granted = nfs4_detail::access_xattr(want, granted);
         if (c.current.options.read_only) {
-          granted &= ~(kAccessModify | kAccessExtend | kAccessDelete);
+          granted &= ~(kAccessModify | kAccessExtend | kAccessDelete | nfs4::kAccessXaWrite);
         }
       }
       out.u32(want);
@@ -901,6 +874,12 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
       c.slotid = a.slotid;
       c.clientid = r.clientid;
       c.max_ops = r.max_ops;
+      c.max_request = r.max_request;
+      c.max_response = r.max_response;
+      // The session's limits (RFC 8881 §18.46.3, §2.10.6.4); the slot is
+      // in use now, so the error reply completes it like any other.
+      if (c.numops > c.max_ops) return Nfsstat4::kTooManyOps;
+      if (c.max_request && c.request_bytes > c.max_request) return Nfsstat4::kReqTooBig;
       out.fixed_opaque(a.sessionid);
       out.u32(a.sequenceid);
       out.u32(a.slotid);
@@ -963,7 +942,7 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
       return state_.reclaim_complete(c.clientid);
     }
     default:
-      return Nfsstat4::kNotSupp;
+      return run_op_42(opnum, in, c, out);
   }
 }
 
@@ -974,6 +953,8 @@ storage::Status Nfs4Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEn
   c.table = exports_.current();
   c.pseudo = pseudo(*c.table);
   c.minor = a.header.minorversion;
+  c.numops = a.header.numops;
+  c.request_bytes = a.request_bytes;
   const std::size_t body = out.position();
   out.u32(0);  // status, patched
   out.string(a.header.tag);
@@ -1010,14 +991,20 @@ storage::Status Nfs4Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEn
     } else if (static_cast<Op>(opnum) == Op::kSequence) {
       st = Nfsstat4::kSequencePos;
       run = false;
-    } else if (c.in_session && i >= c.max_ops) {
-      st = Nfsstat4::kTooManyOps;
-      run = false;
     }
     out.u32(opnum);
     const std::size_t status_pos = out.position();
     out.u32(0);
+    const auto op_start = std::chrono::steady_clock::now();
     if (run) st = run_op(opnum, in, c, out);
+    if (st == Nfsstat4::kOk && c.in_session && c.max_response &&
+        out.position() - body > c.max_response) {
+      st = Nfsstat4::kRepTooBig;  // this result would not fit ca_maxresponsesize
+    }
+    if (op_metrics_) {
+      op_metrics_->record(opnum, st, std::chrono::duration<double>(
+                                         std::chrono::steady_clock::now() - op_start).count());
+    }
     if (c.replay) {
       // SEQUENCE found a retried request: send the cached reply again.
       out.rewind(body);

@@ -11,8 +11,9 @@
 //             ArgSlot (1 KiB) could not hold a COMPOUND's decoded operations,
 //             so execute() decodes each operation again just before it runs.
 //   validate  minor version (0 and > 2: NFS4ERR_MINOR_VERS_MISMATCH, minor
-//             version 0 needs SETCLIENTID etc., which come later) and the op
-//             count limit (NFS4ERR_RESOURCE).
+//             version 0 needs SETCLIENTID etc., which come later) and, for
+//             minor version 0, the op count limit (NFS4ERR_RESOURCE); 4.1+
+//             compounds get NFS4ERR_TOO_MANY_OPS from SEQUENCE.
 //   execute   runs the operations in order with the current and saved
 //             filehandle, stops at the first error (RFC 8881 §16.2.3).
 //             4.1 compounds must start with SEQUENCE (or be a session-less
@@ -26,7 +27,12 @@
 // READDIR, READLINK, REMOVE, RENAME, RESTOREFH, SAVEFH, SECINFO, SETATTR,
 // WRITE, BIND_CONN_TO_SESSION, EXCHANGE_ID, CREATE_SESSION, DESTROY_SESSION,
 // FREE_STATEID, SECINFO_NO_NAME, SEQUENCE, TEST_STATEID, DESTROY_CLIENTID,
-// RECLAIM_COMPLETE.  Every other operation of the minor version answers
+// RECLAIM_COMPLETE, and for minor version 2 (nfs4_program_42.cc) SEEK,
+// ALLOCATE, DEALLOCATE, COPY (intra-server, synchronous), CLONE, READ_PLUS,
+// GETXATTR, SETXATTR, LISTXATTRS, REMOVEXATTR.  SEQUENCE enforces the
+// session's ca_maxoperations (TOO_MANY_OPS) and ca_maxrequestsize
+// (REQ_TOO_BIG); a result beyond ca_maxresponsesize is REP_TOO_BIG.  Each
+// operation is counted in Nfs4OpMetrics when set.  Every other operation of the minor version answers
 // NFS4ERR_NOTSUPP; numbers outside it NFS4ERR_OP_ILLEGAL.  READ and WRITE
 // accept the anonymous and bypass stateids (the I/O itself is stateless).
 #pragma once
@@ -52,6 +58,8 @@ struct Nfs4Limits {
   std::uint32_t max_ops = 64;         // operations per COMPOUND
 };
 
+class Nfs4OpMetrics;
+
 class Nfs4Program final : public Program {
  public:
   /// `writeverf` is returned by WRITE and COMMIT (new at every start).
@@ -64,6 +72,10 @@ class Nfs4Program final : public Program {
   const char* name() const override { return "nfs4"; }
   const char* procedure_name(std::uint32_t proc) const override;
   std::uint32_t procedure_count() const override { return nfs4::kProcCount; }
+
+  /// Per-operation series (nasd_nfs4_operations_total, ...); nullptr = none.
+  /// Set before serving; `m` must outlive the program's use.
+  void set_op_metrics(Nfs4OpMetrics* m) { op_metrics_ = m; }
 
   DecodeResult decode(const CallContext& ctx, xdr::XdrDecoder& in, ArgSlot& args) override;
   std::size_t max_reply_size(const CallContext& ctx, ArgSlot& args) override;
@@ -78,6 +90,7 @@ class Nfs4Program final : public Program {
     nfs4::CompoundHeader header;
     std::span<const std::uint8_t> ops;   // the encoded operations
     std::size_t reply_estimate = 0;      // bytes
+    std::size_t request_bytes = 0;       // COMPOUND arguments, bytes (REQ_TOO_BIG)
   };
 
  private:
@@ -100,12 +113,31 @@ class Nfs4Program final : public Program {
   nfs4::Nfsstat4 op_open(Compound& c, const nfs4::OpenArgs& a, xdr::XdrEncoder& out);
   nfs4::Nfsstat4 op_create(Compound& c, const nfs4::CreateArgs& a, xdr::XdrEncoder& out);
 
+  // NFSv4.2 (RFC 7862) and xattr (RFC 8276) operations, nfs4_program_42.cc.
+  // run_op_42 answers NFS4ERR_NOTSUPP for every operation it does not know.
+  nfs4::Nfsstat4 run_op_42(std::uint32_t op, xdr::XdrDecoder& in, Compound& c,
+                           xdr::XdrEncoder& out);
+  /// Stateid of an I/O operation: the current stateid substituted, then
+  /// checked against the file like READ / WRITE do.
+  nfs4::Nfsstat4 check_io_stateid(Compound& c, const nfs4::Stateid4& sid,
+                                  const storage::FileHandle& fh, bool write);
+  /// The current filehandle must be a regular file of an export (pseudo
+  /// directories: ISDIR); with `saved`, the saved one too, same export.
+  nfs4::Nfsstat4 need_file(Compound& c, bool saved);
+  nfs4::Nfsstat4 op_seek(Compound& c, const nfs4::SeekArgs& a, xdr::XdrEncoder& out);
+  nfs4::Nfsstat4 op_allocate(Compound& c, const nfs4::AllocateArgs& a, bool deallocate);
+  nfs4::Nfsstat4 op_copy(Compound& c, const nfs4::CopyArgs& a, xdr::XdrEncoder& out);
+  nfs4::Nfsstat4 op_clone(Compound& c, const nfs4::CloneArgs& a);
+  nfs4::Nfsstat4 op_read_plus(Compound& c, const nfs4::ReadPlusArgs& a, xdr::XdrEncoder& out);
+  nfs4::Nfsstat4 op_xattr(nfs4::Op op, xdr::XdrDecoder& in, Compound& c, xdr::XdrEncoder& out);
+
   storage::Backend& backend_;
   const ExportRegistry& exports_;
   Nfs4State& state_;
   Nfs4Limits limits_;
   storage::Verifier writeverf_;
   storage::Time started_;
+  Nfs4OpMetrics* op_metrics_ = nullptr;
   std::mutex pseudo_mu_;
   std::shared_ptr<const ExportTable> pseudo_table_;
   std::shared_ptr<const PseudoFs> pseudo_;

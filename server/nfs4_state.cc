@@ -188,6 +188,8 @@ Nfsstat4 Nfs4State::create_session(const nfs4::CreateSessionArgs& a, CreateSessi
   s.clientid = a.clientid;
   s.slots.resize(res.fore.maxrequests);
   s.max_ops = res.fore.maxoperations;
+  s.max_request = res.fore.maxrequestsize;
+  s.max_response = res.fore.maxresponsesize;
   // Replies up to the negotiated size are cached; at least a few hundred
   // bytes so the usual SEQUENCE+PUTFH+GETATTR answers replay exactly.
   s.max_cached = std::max<std::uint32_t>(res.fore.maxresponsesize_cached, 1024);
@@ -251,6 +253,8 @@ Nfsstat4 Nfs4State::sequence(const nfs4::SequenceArgs& a, SequenceResult* r) {
   r->status_flags = 0;
   r->max_ops = s.max_ops;
   r->max_cached = s.max_cached;
+  r->max_request = s.max_request;
+  r->max_response = s.max_response;
   r->replay = false;
   if (a.sequenceid == slot.seqid) {  // a retry of the slot's last request
     if (slot.busy) return Nfsstat4::kDelay;

@@ -97,6 +97,8 @@ class Nfs4State {
     std::uint32_t status_flags = 0;
     std::uint32_t max_ops = 0;                // negotiated ca_maxoperations
     std::uint32_t max_cached = 0;             // negotiated ca_maxresponsesize_cached
+    std::uint32_t max_request = 0;            // negotiated ca_maxrequestsize, bytes
+    std::uint32_t max_response = 0;           // negotiated ca_maxresponsesize, bytes
     bool replay = false;                      // `cached` holds the reply to send again
     std::vector<std::uint8_t> cached;
   };
@@ -157,6 +159,7 @@ class Nfs4State {
     std::vector<Slot> slots;
     std::uint32_t max_ops = 0;
     std::uint32_t max_cached = 0;
+    std::uint32_t max_request = 0, max_response = 0;
   };
   struct Client {
     std::uint64_t clientid = 0;

@@ -29,6 +29,9 @@
 
 namespace nasd::storage {
 
+/// setxattr_option4 (RFC 8276 §8.4.2): create or replace, or only one of them.
+enum class XattrSetMode : std::uint32_t { kEither = 0, kCreate = 1, kReplace = 2 };
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -137,6 +140,62 @@ class Backend {
   /// COMMIT (§3.3.21): makes the file's data and metadata durable (fsync).
   virtual Status commit(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
                         std::uint32_t count, WccData* wcc) = 0;
+  // ------------------------------------------------------------------
+  // NFSv4.2 (RFC 7862) and extended attributes (RFC 8276).  The I/O calls
+  // act on regular files only (directories kIsDir, others kInval) and open
+  // the file as the client, like read()/write().
+
+  /// SEEK (RFC 7862 §15.11): the next data (`data` true) or hole position at
+  /// or after `offset`.  kNxio when `offset` is at or past end of file or no
+  /// data follows it; `*eof` when the result is the end of the file.
+  virtual Status seek(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
+                      bool data, std::uint64_t* result, bool* eof) = 0;
+
+  /// ALLOCATE (§15.1): reserves `length` bytes at `offset` (the file may
+  /// grow).  kNotSupp when the filesystem cannot preallocate.
+  virtual Status allocate(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
+                          std::uint64_t length, WccData* wcc) = 0;
+
+  /// DEALLOCATE (§15.4): punches a hole (reads return zeros; the size stays).
+  /// kNotSupp when the filesystem cannot.
+  virtual Status deallocate(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
+                            std::uint64_t length, WccData* wcc) = 0;
+
+  /// COPY (§15.2), intra-server: copies up to `count` bytes (0 = to the end
+  /// of the source) from `src` at `src_offset` to `dst` at `dst_offset`;
+  /// `*copied` may be short (the caller bounds one call).  kInval when the
+  /// source range lies beyond the source's end of file; kXdev across exports.
+  virtual Status copy(const Credentials& cred, const FileHandle& src, std::uint64_t src_offset,
+                      const FileHandle& dst, std::uint64_t dst_offset, std::uint64_t count,
+                      std::uint64_t* copied, WccData* dst_wcc) = 0;
+
+  /// CLONE (§15.13): shares the source range's blocks with the destination
+  /// (`count` 0 = to the end of the source).  kNotSupp when the filesystem
+  /// cannot reflink; kInval for ranges it refuses (alignment).
+  virtual Status clone(const Credentials& cred, const FileHandle& src, std::uint64_t src_offset,
+                       const FileHandle& dst, std::uint64_t dst_offset, std::uint64_t count,
+                       WccData* dst_wcc) = 0;
+
+  /// GETXATTR (RFC 8276 §8.4.1) of the user-namespace attribute `name`
+  /// (without the "user." prefix).  kNoEnt when it does not exist, kNotSupp
+  /// when the filesystem has no user xattrs.
+  virtual Status getxattr(const Credentials& cred, const FileHandle& fh, std::string_view name,
+                          std::vector<std::uint8_t>* value) = 0;
+
+  /// SETXATTR (§8.4.2).  kExist with kCreate when present, kNoEnt with
+  /// kReplace when absent, kFBig when the value is too large.
+  virtual Status setxattr(const Credentials& cred, const FileHandle& fh, std::string_view name,
+                          std::span<const std::uint8_t> value, XattrSetMode mode,
+                          WccData* wcc) = 0;
+
+  /// LISTXATTRS (§8.4.3): the user-namespace names (without "user."), in
+  /// the filesystem's order.
+  virtual Status listxattrs(const Credentials& cred, const FileHandle& fh,
+                            std::vector<std::string>* names) = 0;
+
+  /// REMOVEXATTR (§8.4.4).  kNoEnt when absent.
+  virtual Status removexattr(const Credentials& cred, const FileHandle& fh,
+                             std::string_view name, WccData* wcc) = 0;
 };
 
 }  // namespace nasd::storage

@@ -345,5 +345,26 @@ TEST_F(Nfs4CompoundTest, ReaddirOfPseudoRootListsTheTopComponent) {
   EXPECT_EQ(r.opaque(), top);
 }
 
+TEST_F(Nfs4CompoundTest, OperationsAreCountedPerOperationAndTheExportIsNamed) {
+  open_session();
+  const std::string labels = "{export=\"1\",path=\"" + nasd_->export_dir().string() + "\"}";
+  const double before =
+      metric_value(nasd_->metrics(), "nasd_export_requests_total" + labels).value_or(-1);
+  auto [ops, n] = walk(nasd_->export_dir());
+  ops = sequence() + ops;
+  put_u32(ops, OP_LOOKUP);
+  put_opaque(ops, "no-such-file");
+  Result r = compound(ops, n + 2);
+  ASSERT_EQ(r.status, NFS4ERR_NOENT);
+  const std::string text = nasd_->metrics();
+  auto value = [&](const char* series) { return metric_value(text, series).value_or(-1); };
+  EXPECT_EQ(1, value(R"(nasd_nfs4_operations_total{operation="PUTROOTFH",status="OK"})"));
+  EXPECT_EQ(1, value(R"(nasd_nfs4_operations_total{operation="LOOKUP",status="NOENT"})"));
+  EXPECT_LE(1, value(R"(nasd_nfs4_operation_duration_seconds_count{operation="LOOKUP"})"));
+  // The COMPOUND named export 1: its per-export series moved.
+  EXPECT_EQ(before + 1,
+            metric_value(text, "nasd_export_requests_total" + labels).value_or(-1));
+}
+
 }  // namespace
 }  // namespace nasd::integration

@@ -84,6 +84,39 @@ class MockBackend : public storage::Backend {
               (const Credentials&, const FileHandle&, std::uint64_t, std::uint32_t,
                storage::WccData*),
               (override));
+  // NFSv4.2 / xattrs
+  MOCK_METHOD(Status, seek,
+              (const Credentials&, const FileHandle&, std::uint64_t, bool, std::uint64_t*, bool*),
+              (override));
+  MOCK_METHOD(Status, allocate,
+              (const Credentials&, const FileHandle&, std::uint64_t, std::uint64_t,
+               storage::WccData*),
+              (override));
+  MOCK_METHOD(Status, deallocate,
+              (const Credentials&, const FileHandle&, std::uint64_t, std::uint64_t,
+               storage::WccData*),
+              (override));
+  MOCK_METHOD(Status, copy,
+              (const Credentials&, const FileHandle&, std::uint64_t, const FileHandle&,
+               std::uint64_t, std::uint64_t, std::uint64_t*, storage::WccData*),
+              (override));
+  MOCK_METHOD(Status, clone,
+              (const Credentials&, const FileHandle&, std::uint64_t, const FileHandle&,
+               std::uint64_t, std::uint64_t, storage::WccData*),
+              (override));
+  MOCK_METHOD(Status, getxattr,
+              (const Credentials&, const FileHandle&, std::string_view,
+               std::vector<std::uint8_t>*),
+              (override));
+  MOCK_METHOD(Status, setxattr,
+              (const Credentials&, const FileHandle&, std::string_view,
+               std::span<const std::uint8_t>, storage::XattrSetMode, storage::WccData*),
+              (override));
+  MOCK_METHOD(Status, listxattrs,
+              (const Credentials&, const FileHandle&, std::vector<std::string>*), (override));
+  MOCK_METHOD(Status, removexattr,
+              (const Credentials&, const FileHandle&, std::string_view, storage::WccData*),
+              (override));
 };
 
 }  // namespace nasd::testutil

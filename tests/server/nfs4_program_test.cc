@@ -1,0 +1,721 @@
+// Nfs4Program driven directly with a mock Backend: the NFSv4.2 operations
+// (SEEK, ALLOCATE, DEALLOCATE, COPY, CLONE, READ_PLUS), the RFC 8276 xattr
+// operations, NOTSUPP / OP_ILLEGAL for unimplemented and out-of-range
+// operations, the session's COMPOUND limits and the per-operation metrics.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <prometheus/registry.h>
+
+#include "server/nfs4_metrics.h"
+#include "server/nfs4_program.h"
+#include "tests/protocol/nfs3_test_util.h"
+#include "tests/server/mock_backend.h"
+
+namespace nasd::server {
+namespace {
+
+using ::testing::_;
+using ::testing::AnyNumber;
+using ::testing::DoAll;
+using ::testing::Eq;
+using ::testing::Return;
+using ::testing::SetArgPointee;
+using ::testing::StrictMock;
+using nfs4::Nfsstat4;
+using nfs4::Op;
+using storage::FileHandle;
+using storage::Status;
+using testutil::MockBackend;
+using testutil::Wire;
+namespace ip = boost::asio::ip;
+
+constexpr std::uint32_t kMaxRead = 65536;
+constexpr storage::Verifier kWriteverf = {9, 8, 7, 6, 5, 4, 3, 2};
+
+FileHandle fh_in(std::uint8_t export_id, std::uint8_t object) {
+  FileHandle f;
+  f.size = 8;
+  f.data[0] = export_id;
+  f.data[1] = object;
+  return f;
+}
+
+Export make_export(std::uint32_t id, std::string path, bool rw) {
+  ExportOptions o;
+  o.read_only = !rw;
+  o.squash = ExportOptions::Squash::kNone;
+  ClientSpec c;
+  c.kind = ClientSpec::Kind::kAny;
+  c.text = "*";
+  c.options = o;
+  Export e;
+  e.id = id;
+  e.path = path;
+  e.pseudo = path;
+  e.clients.push_back(c);
+  return e;
+}
+
+/// Session limits offered by the test client in CREATE_SESSION.
+struct Fore {
+  std::uint32_t maxrequest = 1 << 20, maxresponse = 1 << 20, maxops = 16;
+};
+
+void anon_stateid(xdr::XdrEncoder& e) {
+  e.u32(0);
+  for (int i = 0; i < 3; ++i) e.u32(0);
+}
+
+class Nfs4ProgramTest : public ::testing::Test {
+ protected:
+  Nfs4ProgramTest()
+      : registry_(ExportTable({make_export(1, "/srv/rw", true), make_export(2, "/srv/ro", false),
+                               make_export(3, "/srv/other", true)})),
+        state_(Nfs4State::Config{}),
+        program_(backend_, registry_, state_, Nfs4Limits{kMaxRead, kMaxRead, 64}, kWriteverf) {
+    ON_CALL(backend_, export_of(_, _)).WillByDefault([](const FileHandle& fh, std::uint32_t* id) {
+      *id = fh.data[0];
+      return Status::kOk;
+    });
+    EXPECT_CALL(backend_, export_of(_, _)).Times(AnyNumber());
+    ctx_.header.prog = nfs4::kProgram;
+    ctx_.header.vers = nfs4::kVersion;
+    ctx_.header.proc = nfs4::kProcCompound;
+    ctx_.header.flavor = rpc::AuthFlavor::kSys;
+    ctx_.header.sys.uid = 1000;
+    ctx_.header.sys.gid = 1000;
+    ctx_.peer = ip::make_address("10.0.0.9");
+    ctx_.peer_port = 700;
+  }
+
+  /// Runs one COMPOUND through decode -> validate -> execute; returns the
+  /// reply body (status, tag, results).
+  std::vector<std::uint8_t> compound(std::uint32_t minor, std::uint32_t numops,
+                                     const std::function<void(xdr::XdrEncoder&)>& ops) {
+    Wire req(1 << 18);
+    req.enc.string("t");
+    req.enc.u32(minor);
+    req.enc.u32(numops);
+    ops(req.enc);
+    xdr::XdrDecoder in(req.enc.written());
+    ArgSlot slot;
+    EXPECT_EQ(program_.decode(ctx_, in, slot), DecodeResult::kOk);
+    std::vector<std::uint8_t> buf(program_.max_reply_size(ctx_, slot));
+    xdr::XdrEncoder out(buf);
+    if (program_.validate(ctx_, slot, out)) program_.execute(ctx_, slot, out);
+    EXPECT_TRUE(out.ok()) << "reply exceeded max_reply_size()";
+    auto w = out.written();
+    return {w.begin(), w.end()};
+  }
+
+  /// EXCHANGE_ID + CREATE_SESSION with `fore` limits.
+  void open_session(Fore fore = {}) {
+    auto r = compound(1, 1, [](xdr::XdrEncoder& e) {
+      e.u32(static_cast<std::uint32_t>(Op::kExchangeId));
+      e.fixed_opaque(std::array<std::uint8_t, 8>{1, 2, 3, 4, 5, 6, 7, 8});
+      e.string("test-client");
+      e.u32(0);  // flags
+      e.u32(0);  // SP4_NONE
+      e.u32(0);  // no impl id
+    });
+    xdr::XdrDecoder in(r);
+    ASSERT_EQ(in.u32(), 0u);
+    in.string(16);
+    in.u32();
+    in.u32();
+    ASSERT_EQ(in.u32(), 0u);
+    const std::uint64_t clientid = in.u64();
+    const std::uint32_t seq = in.u32();
+    r = compound(1, 1, [&](xdr::XdrEncoder& e) {
+      e.u32(static_cast<std::uint32_t>(Op::kCreateSession));
+      e.u64(clientid);
+      e.u32(seq);
+      e.u32(0);
+      for (std::uint32_t v : {0u, fore.maxrequest, fore.maxresponse, 8192u, fore.maxops, 8u, 0u}) {
+        e.u32(v);
+      }
+      for (std::uint32_t v : {0u, 4096u, 4096u, 0u, 2u, 1u, 0u}) e.u32(v);
+      e.u32(0x40000000);
+      e.u32(1);
+      e.u32(0);  // AUTH_NONE
+    });
+    xdr::XdrDecoder cs(r);
+    ASSERT_EQ(cs.u32(), 0u) << "CREATE_SESSION failed";
+    cs.string(16);
+    cs.u32();
+    cs.u32();
+    ASSERT_EQ(cs.u32(), 0u);
+    auto id = cs.fixed_opaque(16);
+    std::copy(id.begin(), id.end(), sessionid_.begin());
+  }
+
+  void sequence(xdr::XdrEncoder& e) {
+    e.u32(static_cast<std::uint32_t>(Op::kSequence));
+    e.fixed_opaque(sessionid_);
+    e.u32(++seqid_);
+    e.u32(0);  // slot
+    e.u32(0);
+    e.boolean(false);
+  }
+  static void putfh(xdr::XdrEncoder& e, const FileHandle& fh) {
+    e.u32(static_cast<std::uint32_t>(Op::kPutfh));
+    e.opaque(fh.bytes());
+  }
+
+  /// SEQUENCE + PUTFH(fh) + the encoded op; returns a decoder positioned at
+  /// the op's status (after checking SEQUENCE and PUTFH succeeded).
+  struct Result {
+    std::vector<std::uint8_t> bytes;
+    Nfsstat4 top = Nfsstat4::kOk;
+    Nfsstat4 status = Nfsstat4::kOk;  // of the last operation
+    std::size_t body = 0;             // offset of its result body
+    xdr::XdrDecoder body_reader() const {
+      return xdr::XdrDecoder(std::span<const std::uint8_t>(bytes).subspan(body));
+    }
+  };
+  Result run(const std::function<void(xdr::XdrEncoder&)>& ops, std::uint32_t numops,
+             std::uint32_t minor = 2) {
+    Result r;
+    r.bytes = compound(minor, numops + 1, [&](xdr::XdrEncoder& e) {
+      sequence(e);
+      ops(e);
+    });
+    xdr::XdrDecoder in(r.bytes);
+    r.top = static_cast<Nfsstat4>(in.u32());
+    in.string(16);
+    const std::uint32_t n = in.u32();
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const std::uint32_t op = in.u32();
+      r.status = static_cast<Nfsstat4>(in.u32());
+      if (i + 1 == n) break;
+      if (op == static_cast<std::uint32_t>(Op::kSequence) && r.status == Nfsstat4::kOk) {
+        in.fixed_opaque(16 + 20);
+      }
+    }
+    r.body = in.position();
+    return r;
+  }
+  Result run_on(const FileHandle& fh, const std::function<void(xdr::XdrEncoder&)>& op) {
+    return run([&](xdr::XdrEncoder& e) {
+      putfh(e, fh);
+      op(e);
+    }, 2);
+  }
+
+  StrictMock<MockBackend> backend_;
+  ExportRegistry registry_;
+  Nfs4State state_;
+  Nfs4Program program_;
+  CallContext ctx_;
+  nfs4::SessionId sessionid_{};
+  std::uint32_t seqid_ = 0;
+};
+
+void seek_op(xdr::XdrEncoder& e, std::uint64_t offset, std::uint32_t what) {
+  e.u32(static_cast<std::uint32_t>(Op::kSeek));
+  anon_stateid(e);
+  e.u64(offset);
+  e.u32(what);
+}
+
+// -------------------------------------------------------------- SEEK
+
+TEST_F(Nfs4ProgramTest, SeekDataReturnsTheBackendsOffsetAndEof) {
+  open_session();
+  const FileHandle f = fh_in(1, 5);
+  EXPECT_CALL(backend_, seek(_, Eq(f), 100u, true, _, _))
+      .WillOnce(DoAll(SetArgPointee<4>(4096u), SetArgPointee<5>(false), Return(Status::kOk)));
+  auto r = run_on(f, [](xdr::XdrEncoder& e) { seek_op(e, 100, nfs4::kContentData); });
+  ASSERT_EQ(r.status, Nfsstat4::kOk);
+  auto in = r.body_reader();
+  EXPECT_FALSE(in.boolean());
+  EXPECT_EQ(in.u64(), 4096u);
+  EXPECT_EQ(ctx_.export_id, 1u);
+  EXPECT_TRUE(ctx_.has_export);
+}
+
+TEST_F(Nfs4ProgramTest, SeekHolePastEndOfFileIsNxio) {
+  open_session();
+  const FileHandle f = fh_in(1, 5);
+  EXPECT_CALL(backend_, seek(_, Eq(f), 1u << 20, false, _, _)).WillOnce(Return(Status::kNxio));
+  auto r = run_on(f, [](xdr::XdrEncoder& e) { seek_op(e, 1 << 20, nfs4::kContentHole); });
+  EXPECT_EQ(r.status, Nfsstat4::kNxio);
+  EXPECT_EQ(r.top, Nfsstat4::kNxio);
+}
+
+TEST_F(Nfs4ProgramTest, SeekWithUnknownContentIsBadXdr) {
+  open_session();
+  auto r = run_on(fh_in(1, 5), [](xdr::XdrEncoder& e) { seek_op(e, 0, 7); });
+  EXPECT_EQ(r.status, Nfsstat4::kBadXdr);
+}
+
+// -------------------------------------------------- ALLOCATE / DEALLOCATE
+
+void range_op(xdr::XdrEncoder& e, Op op, std::uint64_t offset, std::uint64_t length) {
+  e.u32(static_cast<std::uint32_t>(op));
+  anon_stateid(e);
+  e.u64(offset);
+  e.u64(length);
+}
+
+TEST_F(Nfs4ProgramTest, DeallocatePunchesTheRequestedRange) {
+  open_session();
+  const FileHandle f = fh_in(1, 6);
+  EXPECT_CALL(backend_, deallocate(_, Eq(f), 8192u, 4096u, _)).WillOnce(Return(Status::kOk));
+  auto r = run_on(f, [](xdr::XdrEncoder& e) { range_op(e, Op::kDeallocate, 8192, 4096); });
+  EXPECT_EQ(r.status, Nfsstat4::kOk);
+  EXPECT_EQ(r.top, Nfsstat4::kOk);
+}
+
+TEST_F(Nfs4ProgramTest, AllocateTheFilesystemRefusesIsNotsupp) {
+  open_session();
+  const FileHandle f = fh_in(1, 6);
+  EXPECT_CALL(backend_, allocate(_, Eq(f), 0u, 1u << 20, _)).WillOnce(Return(Status::kNotSupp));
+  auto r = run_on(f, [](xdr::XdrEncoder& e) { range_op(e, Op::kAllocate, 0, 1 << 20); });
+  EXPECT_EQ(r.status, Nfsstat4::kNotSupp);
+}
+
+TEST_F(Nfs4ProgramTest, AllocateOnReadOnlyExportIsRofsWithoutTouchingStorage) {
+  open_session();
+  auto r = run_on(fh_in(2, 6), [](xdr::XdrEncoder& e) { range_op(e, Op::kAllocate, 0, 10); });
+  EXPECT_EQ(r.status, Nfsstat4::kRoFs);
+}
+
+TEST_F(Nfs4ProgramTest, AllocateChecksItsStateidLikeWrite) {
+  open_session();
+  auto r = run_on(fh_in(1, 6), [](xdr::XdrEncoder& e) {
+    e.u32(static_cast<std::uint32_t>(Op::kAllocate));
+    e.u32(1);
+    e.u32(0xdead);
+    e.u32(0xbeef);
+    e.u32(1);
+    e.u64(0);
+    e.u64(10);
+  });
+  EXPECT_EQ(r.status, Nfsstat4::kStaleStateid);  // not issued by this server instance
+}
+
+// -------------------------------------------------------------- COPY / CLONE
+
+struct CopySpec {
+  std::uint64_t src_offset = 0, dst_offset = 0, count = 0;
+  bool synchronous = false;
+  std::uint32_t servers = 0;
+};
+
+void copy_op(xdr::XdrEncoder& e, const CopySpec& s) {
+  e.u32(static_cast<std::uint32_t>(Op::kCopy));
+  anon_stateid(e);
+  anon_stateid(e);
+  e.u64(s.src_offset);
+  e.u64(s.dst_offset);
+  e.u64(s.count);
+  e.boolean(true);
+  e.boolean(s.synchronous);
+  e.u32(s.servers);
+  for (std::uint32_t i = 0; i < s.servers; ++i) {
+    e.u32(1);  // NL4_NAME
+    e.string("elsewhere");
+  }
+}
+
+class CopyTest : public Nfs4ProgramTest {
+ protected:
+  Result copy(const FileHandle& src, const FileHandle& dst, const CopySpec& s) {
+    return run([&](xdr::XdrEncoder& e) {
+      putfh(e, src);
+      e.u32(static_cast<std::uint32_t>(Op::kSavefh));
+      putfh(e, dst);
+      copy_op(e, s);
+    }, 4);
+  }
+};
+
+TEST_F(CopyTest, AsynchronousRequestIsAnsweredSynchronouslyWithWriteResponse) {
+  open_session();
+  const FileHandle src = fh_in(1, 10), dst = fh_in(1, 11);
+  EXPECT_CALL(backend_, copy(_, Eq(src), 0u, Eq(dst), 512u, 1000u, _, _))
+      .WillOnce(DoAll(SetArgPointee<6>(1000u), Return(Status::kOk)));
+  auto r = copy(src, dst, {0, 512, 1000, false, 0});
+  ASSERT_EQ(r.status, Nfsstat4::kOk);
+  auto in = r.body_reader();
+  EXPECT_EQ(in.u32(), 0u);     // no callback id: nothing runs in the background
+  EXPECT_EQ(in.u64(), 1000u);  // wr_count
+  EXPECT_EQ(in.u32(), 0u);     // UNSTABLE4: the client COMMITs
+  auto verf = in.fixed_opaque(8);
+  EXPECT_TRUE(std::equal(verf.begin(), verf.end(), kWriteverf.begin()));
+  EXPECT_TRUE(in.boolean());  // consecutive
+  EXPECT_TRUE(in.boolean());  // synchronous
+  EXPECT_TRUE(in.ok());
+}
+
+TEST_F(CopyTest, CountZeroCopiesToTheEndOfTheSource) {
+  open_session();
+  const FileHandle src = fh_in(1, 10), dst = fh_in(1, 11);
+  storage::Attr a;
+  a.size = 5000;
+  EXPECT_CALL(backend_, getattr(Eq(src), _))
+      .WillOnce(DoAll(SetArgPointee<1>(a), Return(Status::kOk)));
+  EXPECT_CALL(backend_, copy(_, Eq(src), 1000u, Eq(dst), 0u, 4000u, _, _))
+      .WillOnce(DoAll(SetArgPointee<6>(4000u), Return(Status::kOk)));
+  auto r = copy(src, dst, {1000, 0, 0, true, 0});
+  ASSERT_EQ(r.status, Nfsstat4::kOk);
+  auto in = r.body_reader();
+  in.u32();
+  EXPECT_EQ(in.u64(), 4000u);
+}
+
+TEST_F(CopyTest, OneCopyIsBoundedAndReportsTheShortCount) {
+  open_session();
+  const FileHandle src = fh_in(1, 10), dst = fh_in(1, 11);
+  EXPECT_CALL(backend_, copy(_, _, 0u, _, 0u, 16u << 20, _, _))
+      .WillOnce(DoAll(SetArgPointee<6>(16u << 20), Return(Status::kOk)));
+  auto r = copy(src, dst, {0, 0, 1ull << 32, true, 0});
+  ASSERT_EQ(r.status, Nfsstat4::kOk);
+  auto in = r.body_reader();
+  in.u32();
+  EXPECT_EQ(in.u64(), 16u << 20);
+}
+
+TEST_F(CopyTest, InterServerCopyIsNotsupp) {
+  open_session();
+  auto r = copy(fh_in(1, 10), fh_in(1, 11), {0, 0, 10, true, 1});
+  EXPECT_EQ(r.status, Nfsstat4::kNotSupp);
+}
+
+TEST_F(CopyTest, OverlappingRangesOfOneFileAreInval) {
+  open_session();
+  const FileHandle f = fh_in(1, 10);
+  storage::Attr a;
+  a.size = 10000;
+  EXPECT_CALL(backend_, getattr(Eq(f), _))
+      .WillOnce(DoAll(SetArgPointee<1>(a), Return(Status::kOk)));
+  auto r = copy(f, f, {0, 100, 1000, true, 0});
+  EXPECT_EQ(r.status, Nfsstat4::kInval);
+}
+
+TEST_F(CopyTest, AcrossExportsIsXdev) {
+  open_session();
+  auto r = copy(fh_in(3, 10), fh_in(1, 11), {0, 0, 10, true, 0});
+  EXPECT_EQ(r.status, Nfsstat4::kXdev);
+}
+
+TEST_F(CopyTest, WithoutSavedFilehandleIsNofilehandle) {
+  open_session();
+  auto r = run_on(fh_in(1, 11), [](xdr::XdrEncoder& e) { copy_op(e, {0, 0, 10, true, 0}); });
+  EXPECT_EQ(r.status, Nfsstat4::kNoFileHandle);
+}
+
+TEST_F(Nfs4ProgramTest, CloneWhereTheFilesystemCannotReflinkIsNotsupp) {
+  open_session();
+  const FileHandle src = fh_in(1, 10), dst = fh_in(1, 11);
+  EXPECT_CALL(backend_, clone(_, Eq(src), 0u, Eq(dst), 4096u, 0u, _))
+      .WillOnce(Return(Status::kNotSupp));
+  auto r = run([&](xdr::XdrEncoder& e) {
+    putfh(e, src);
+    e.u32(static_cast<std::uint32_t>(Op::kSavefh));
+    putfh(e, dst);
+    e.u32(static_cast<std::uint32_t>(Op::kClone));
+    anon_stateid(e);
+    anon_stateid(e);
+    e.u64(0);
+    e.u64(4096);
+    e.u64(0);
+  }, 4);
+  EXPECT_EQ(r.status, Nfsstat4::kNotSupp);
+}
+
+// -------------------------------------------------------------- READ_PLUS
+
+void read_plus_op(xdr::XdrEncoder& e, std::uint64_t offset, std::uint32_t count) {
+  e.u32(static_cast<std::uint32_t>(Op::kReadPlus));
+  anon_stateid(e);
+  e.u64(offset);
+  e.u32(count);
+}
+
+TEST_F(Nfs4ProgramTest, ReadPlusReturnsOneDataSegment) {
+  open_session();
+  const FileHandle f = fh_in(1, 7);
+  EXPECT_CALL(backend_, read(_, Eq(f), 10u, _, _, _, _))
+      .WillOnce([](auto&, auto&, std::uint64_t, std::span<std::uint8_t> dst, std::uint32_t* n,
+                   bool* eof, auto*) {
+        std::memcpy(dst.data(), "hello", 5);
+        *n = 5;
+        *eof = true;
+        return Status::kOk;
+      });
+  auto r = run_on(f, [](xdr::XdrEncoder& e) { read_plus_op(e, 10, 100); });
+  ASSERT_EQ(r.status, Nfsstat4::kOk);
+  auto in = r.body_reader();
+  EXPECT_TRUE(in.boolean());            // eof
+  ASSERT_EQ(in.u32(), 1u);              // one segment
+  EXPECT_EQ(in.u32(), nfs4::kContentData);
+  EXPECT_EQ(in.u64(), 10u);             // its offset
+  auto data = in.opaque(100);
+  EXPECT_EQ(std::string(data.begin(), data.end()), "hello");
+  EXPECT_TRUE(in.ok());
+  EXPECT_EQ(in.remaining(), 0u);
+}
+
+TEST_F(Nfs4ProgramTest, ReadPlusAtEndOfFileHasNoSegments) {
+  open_session();
+  const FileHandle f = fh_in(1, 7);
+  EXPECT_CALL(backend_, read(_, Eq(f), 5000u, _, _, _, _))
+      .WillOnce(DoAll(SetArgPointee<4>(0u), SetArgPointee<5>(true), Return(Status::kOk)));
+  auto r = run_on(f, [](xdr::XdrEncoder& e) { read_plus_op(e, 5000, 100); });
+  ASSERT_EQ(r.status, Nfsstat4::kOk);
+  auto in = r.body_reader();
+  EXPECT_TRUE(in.boolean());
+  EXPECT_EQ(in.u32(), 0u);
+  EXPECT_EQ(in.remaining(), 0u);
+}
+
+// -------------------------------------------------------------- xattrs
+
+TEST_F(Nfs4ProgramTest, GetxattrReturnsTheValueAndAbsentIsNoxattr) {
+  open_session();
+  const FileHandle f = fh_in(1, 8);
+  EXPECT_CALL(backend_, getxattr(_, Eq(f), Eq(std::string_view("color")), _))
+      .WillOnce(DoAll(SetArgPointee<3>(std::vector<std::uint8_t>{'r', 'e', 'd'}),
+                      Return(Status::kOk)));
+  EXPECT_CALL(backend_, getxattr(_, Eq(f), Eq(std::string_view("size")), _))
+      .WillOnce(Return(Status::kNoEnt));
+  auto get = [&](const char* name) {
+    return run_on(f, [name](xdr::XdrEncoder& e) {
+      e.u32(static_cast<std::uint32_t>(Op::kGetxattr));
+      e.string(name);
+    });
+  };
+  auto r = get("color");
+  ASSERT_EQ(r.status, Nfsstat4::kOk);
+  auto in = r.body_reader();
+  auto v = in.opaque(100);
+  EXPECT_EQ(std::string(v.begin(), v.end()), "red");
+  EXPECT_EQ(get("size").status, Nfsstat4::kNoXattr);
+}
+
+TEST_F(Nfs4ProgramTest, SetxattrPassesCreateModeAndExistingIsExist) {
+  open_session();
+  const FileHandle f = fh_in(1, 8);
+  EXPECT_CALL(backend_, setxattr(_, Eq(f), Eq(std::string_view("k")), _,
+                                 storage::XattrSetMode::kCreate, _))
+      .WillOnce(Return(Status::kOk))
+      .WillOnce(Return(Status::kExist));
+  auto set = [&] {
+    return run_on(f, [](xdr::XdrEncoder& e) {
+      e.u32(static_cast<std::uint32_t>(Op::kSetxattr));
+      e.u32(1);  // SETXATTR4_CREATE
+      e.string("k");
+      e.string("v");
+    });
+  };
+  auto r = set();
+  ASSERT_EQ(r.status, Nfsstat4::kOk);
+  auto in = r.body_reader();
+  in.boolean();
+  in.u64();
+  in.u64();  // change_info4
+  EXPECT_TRUE(in.ok());
+  EXPECT_EQ(set().status, Nfsstat4::kExist);
+}
+
+TEST_F(Nfs4ProgramTest, SetxattrReplaceOfAbsentIsNoxattrAndOnReadOnlyIsRofs) {
+  open_session();
+  const FileHandle f = fh_in(1, 8);
+  EXPECT_CALL(backend_, setxattr(_, Eq(f), _, _, storage::XattrSetMode::kReplace, _))
+      .WillOnce(Return(Status::kNoEnt));
+  auto op = [](xdr::XdrEncoder& e) {
+    e.u32(static_cast<std::uint32_t>(Op::kSetxattr));
+    e.u32(2);  // SETXATTR4_REPLACE
+    e.string("k");
+    e.string("v");
+  };
+  EXPECT_EQ(run_on(f, op).status, Nfsstat4::kNoXattr);
+  EXPECT_EQ(run_on(fh_in(2, 8), op).status, Nfsstat4::kRoFs);
+}
+
+TEST_F(Nfs4ProgramTest, RemovexattrOfAbsentIsNoxattr) {
+  open_session();
+  const FileHandle f = fh_in(1, 8);
+  EXPECT_CALL(backend_, removexattr(_, Eq(f), Eq(std::string_view("gone")), _))
+      .WillOnce(Return(Status::kNoEnt));
+  auto r = run_on(f, [](xdr::XdrEncoder& e) {
+    e.u32(static_cast<std::uint32_t>(Op::kRemovexattr));
+    e.string("gone");
+  });
+  EXPECT_EQ(r.status, Nfsstat4::kNoXattr);
+}
+
+TEST_F(Nfs4ProgramTest, ListxattrsPagesByCookieWithinMaxcount) {
+  open_session();
+  const FileHandle f = fh_in(1, 8);
+  EXPECT_CALL(backend_, listxattrs(_, Eq(f), _))
+      .Times(3)
+      .WillRepeatedly(DoAll(SetArgPointee<2>(std::vector<std::string>{"a", "bb", "ccccc"}),
+                            Return(Status::kOk)));
+  auto list = [&](std::uint64_t cookie, std::uint32_t maxcount) {
+    return run_on(f, [=](xdr::XdrEncoder& e) {
+      e.u32(static_cast<std::uint32_t>(Op::kListxattrs));
+      e.u64(cookie);
+      e.u32(maxcount);
+    });
+  };
+  // 16 bytes of overhead + 8 per short name: two names fit in 32.
+  auto r = list(0, 32);
+  ASSERT_EQ(r.status, Nfsstat4::kOk);
+  auto in = r.body_reader();
+  const std::uint64_t next = in.u64();
+  EXPECT_EQ(next, 2u);
+  ASSERT_EQ(in.u32(), 2u);
+  EXPECT_EQ(in.string(10), "a");
+  EXPECT_EQ(in.string(10), "bb");
+  EXPECT_FALSE(in.boolean());
+  r = list(next, 100);
+  ASSERT_EQ(r.status, Nfsstat4::kOk);
+  in = r.body_reader();
+  EXPECT_EQ(in.u64(), 3u);
+  ASSERT_EQ(in.u32(), 1u);
+  EXPECT_EQ(in.string(10), "ccccc");
+  EXPECT_TRUE(in.boolean());
+  EXPECT_EQ(list(0, 20).status, Nfsstat4::kTooSmall);
+}
+
+TEST_F(Nfs4ProgramTest, AccessGrantsXattrBitsFromReadAndModify) {
+  open_session();
+  const FileHandle f = fh_in(1, 8);
+  EXPECT_CALL(backend_, access(_, Eq(f), 0x01u | 0x04u, _, _))
+      .WillOnce(DoAll(SetArgPointee<3>(0x01u), Return(Status::kOk)));
+  auto r = run_on(f, [](xdr::XdrEncoder& e) {
+    e.u32(static_cast<std::uint32_t>(Op::kAccess));
+    e.u32(nfs4::kAccessXaRead | nfs4::kAccessXaWrite | nfs4::kAccessXaList);
+  });
+  ASSERT_EQ(r.status, Nfsstat4::kOk);
+  auto in = r.body_reader();
+  EXPECT_EQ(in.u32(), nfs4::kAccessXaRead | nfs4::kAccessXaWrite | nfs4::kAccessXaList);
+  EXPECT_EQ(in.u32(), nfs4::kAccessXaRead | nfs4::kAccessXaList);
+}
+
+// ------------------------------------------- unimplemented and illegal ops
+
+TEST_F(Nfs4ProgramTest, UnimplementedOperationsAnswerNotsuppWithoutReadingArguments) {
+  open_session();
+  // 4.0-only operations (not to be implemented in 4.1+), delegation, pNFS,
+  // SSV, and the 4.2 operations for asynchronous or inter-server copies.
+  for (Op op : {Op::kDelegpurge, Op::kDelegreturn, Op::kNverify, Op::kOpenattr,
+                Op::kOpenConfirm, Op::kRenew, Op::kSetclientid, Op::kSetclientidConfirm,
+                Op::kVerify, Op::kReleaseLockowner, Op::kBackchannelCtl,
+                Op::kGetDirDelegation, Op::kGetdeviceinfo, Op::kGetdevicelist,
+                Op::kLayoutcommit, Op::kLayoutget, Op::kLayoutreturn, Op::kSetSsv,
+                Op::kWantDelegation, Op::kCopyNotify, Op::kIoAdvise, Op::kLayouterror,
+                Op::kLayoutstats, Op::kOffloadCancel, Op::kOffloadStatus, Op::kWriteSame}) {
+    auto r = run([op](xdr::XdrEncoder& e) { e.u32(static_cast<std::uint32_t>(op)); }, 1);
+    EXPECT_EQ(r.status, Nfsstat4::kNotSupp) << nfs4::op_name(static_cast<std::uint32_t>(op));
+  }
+}
+
+TEST_F(Nfs4ProgramTest, OperationsBeyondTheMinorVersionAreIllegal) {
+  open_session();
+  auto r = run([](xdr::XdrEncoder& e) { seek_op(e, 0, 0); }, 1, /*minor=*/1);
+  EXPECT_EQ(r.status, Nfsstat4::kOpIllegal);
+  r = run([](xdr::XdrEncoder& e) { e.u32(76); }, 1, 2);
+  EXPECT_EQ(r.status, Nfsstat4::kOpIllegal);
+}
+
+// -------------------------------------------------------- COMPOUND limits
+
+TEST_F(Nfs4ProgramTest, MoreOperationsThanNegotiatedIsTooManyOpsOnSequence) {
+  Fore fore;
+  fore.maxops = 3;
+  open_session(fore);
+  auto r = run([](xdr::XdrEncoder& e) {
+    for (int i = 0; i < 3; ++i) e.u32(static_cast<std::uint32_t>(Op::kPutrootfh));
+  }, 3);
+  EXPECT_EQ(r.top, Nfsstat4::kTooManyOps);
+  xdr::XdrDecoder in(r.bytes);
+  in.u32();
+  in.string(16);
+  EXPECT_EQ(in.u32(), 1u);  // only SEQUENCE answered: nothing ran
+  EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(Op::kSequence));
+}
+
+TEST_F(Nfs4ProgramTest, MoreOperationsThanTheServerEverAllowsIsTooManyOpsToo) {
+  open_session();
+  auto r = run([](xdr::XdrEncoder& e) {
+    for (int i = 0; i < 99; ++i) e.u32(static_cast<std::uint32_t>(Op::kPutrootfh));
+  }, 99);
+  EXPECT_EQ(r.top, Nfsstat4::kTooManyOps);  // not RESOURCE, which 4.1 does not use
+}
+
+TEST_F(Nfs4ProgramTest, RequestLargerThanNegotiatedIsReqTooBig) {
+  Fore fore;
+  fore.maxrequest = 1024;
+  open_session(fore);
+  auto r = run_on(fh_in(1, 8), [](xdr::XdrEncoder& e) {
+    e.u32(static_cast<std::uint32_t>(Op::kSetxattr));
+    e.u32(0);
+    e.string("k");
+    e.string(std::string(2000, 'x'));
+  });
+  EXPECT_EQ(r.top, Nfsstat4::kReqTooBig);
+  // The slot was completed: the next request on it runs.
+  EXPECT_CALL(backend_, seek(_, _, 0u, true, _, _)).WillOnce(Return(Status::kNxio));
+  EXPECT_EQ(run_on(fh_in(1, 8), [](xdr::XdrEncoder& e) { seek_op(e, 0, 0); }).status,
+            Nfsstat4::kNxio);
+}
+
+TEST_F(Nfs4ProgramTest, ReplyLargerThanNegotiatedIsRepTooBig) {
+  Fore fore;
+  fore.maxresponse = 1024;
+  open_session(fore);
+  const FileHandle f = fh_in(1, 7);
+  EXPECT_CALL(backend_, read(_, Eq(f), 0u, _, _, _, _))
+      .WillOnce([](auto&, auto&, std::uint64_t, std::span<std::uint8_t> dst, std::uint32_t* n,
+                   bool* eof, auto*) {
+        *n = static_cast<std::uint32_t>(dst.size());
+        *eof = false;
+        return Status::kOk;
+      });
+  auto r = run_on(f, [](xdr::XdrEncoder& e) { read_plus_op(e, 0, 4000); });
+  EXPECT_EQ(r.status, Nfsstat4::kRepTooBig);
+  EXPECT_LE(r.bytes.size(), 1024u);
+}
+
+// -------------------------------------------------------------- metrics
+
+double counter_value(prometheus::Registry& reg, const std::string& op, const std::string& st) {
+  for (const auto& fam : reg.Collect()) {
+    if (fam.name != "nasd_nfs4_operations_total") continue;
+    for (const auto& m : fam.metric) {
+      std::string o, s;
+      for (const auto& l : m.label) {
+        if (l.name == "operation") o = l.value;
+        if (l.name == "status") s = l.value;
+      }
+      if (o == op && s == st) return m.counter.value;
+    }
+  }
+  return -1;
+}
+
+TEST_F(Nfs4ProgramTest, OperationsAreCountedByNameAndStatus) {
+  prometheus::Registry reg;
+  Nfs4OpMetrics metrics(reg);
+  program_.set_op_metrics(&metrics);
+  open_session();
+  EXPECT_CALL(backend_, seek(_, _, _, _, _, _)).WillOnce(Return(Status::kNxio));
+  run_on(fh_in(1, 5), [](xdr::XdrEncoder& e) { seek_op(e, 0, 0); });
+  EXPECT_EQ(counter_value(reg, "SEEK", "NXIO"), 1);
+  EXPECT_EQ(counter_value(reg, "PUTFH", "OK"), 1);
+  EXPECT_EQ(counter_value(reg, "SEQUENCE", "OK"), 1);
+  EXPECT_EQ(counter_value(reg, "CREATE_SESSION", "OK"), 1);
+  EXPECT_EQ(counter_value(reg, "SEEK", "OK"), -1);  // no series for what never happened
+}
+
+}  // namespace
+}  // namespace nasd::server
