@@ -1,8 +1,10 @@
 // BufferPool: a bounded, size-classed pool of byte buffers.
 //
 // Requests and replies take a buffer of the smallest class that fits (1 KiB,
-// 4 KiB, 16 KiB, 64 KiB, 256 KiB, 1 MiB, 4 MiB) instead of a fixed 1 MiB per
-// request.  The pool holds at most `capacity_bytes` of buffers handed out
+// 4 KiB, 16 KiB, 64 KiB, 256 KiB, 1 MiB, 1 MiB + 64 KiB, 2 MiB, 4 MiB)
+// instead of a fixed 1 MiB per request.  The 1 MiB + 64 KiB class holds a
+// whole 1 MiB I/O (READ reply, WRITE call) with its RPC and NFS headers, so
+// those take 1.06 MiB rather than the next power of two.  The pool holds at most `capacity_bytes` of buffers handed out
 // (sum of class sizes); a take that would exceed it fails, and the caller
 // pushes back (stops reading its socket) until a buffer comes back.  Freed
 // buffers are kept per class for reuse, up to the same byte budget.
@@ -69,8 +71,9 @@ struct PoolStats {
 /// A bounded pool of buffers in fixed size classes.  Thread-safe.
 class BufferPool {
  public:
-  static constexpr std::array<std::size_t, 7> kClassSizes = {
-      1u << 10, 4u << 10, 16u << 10, 64u << 10, 256u << 10, 1u << 20, 4u << 20};
+  static constexpr std::array<std::size_t, 9> kClassSizes = {
+      1u << 10,   4u << 10,  16u << 10, 64u << 10, 256u << 10, 1u << 20, (1u << 20) + (64u << 10),
+      2u << 20,   4u << 20};
   static constexpr std::size_t kMaxBufferSize = kClassSizes.back();
 
   /// `capacity_bytes`: most bytes (by class size) handed out at once.

@@ -68,6 +68,13 @@ void Connection::fail(const char* why) {
     boost::system::error_code ec;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     socket_.close(ec);
+    // Deferred calls point back to this connection: drop them.
+    for (auto& p : deferred_) {
+      p->sink.reset();
+      dropped.push_back(std::move(p));
+      --in_flight_;
+    }
+    deferred_.clear();
     // A write in progress still uses the front reply; its completion drops it.
     while (replies_.size() > (writing_ ? 1u : 0u)) {
       dropped.push_back(std::move(replies_.back()));
@@ -147,6 +154,12 @@ void Connection::read_header() {
       waiting_ = Waiting::kInFlight;  // resumed by call_done()
       parked_in_flight_ = true;
       disarm(read_deadline_);            // a stalled reply write has its own timer
+      return;
+    }
+    if (output_full()) {
+      waiting_ = Waiting::kOutput;  // resumed by call_done()
+      parked_output_ = true;
+      disarm(read_deadline_);
       return;
     }
   }
@@ -281,17 +294,77 @@ void Connection::resume() {
       arm(read_deadline_, limits_.record_timeout, ConnectionTimeout::kRecord);
       return prepare_fragment();
     case Waiting::kInFlight:
+    case Waiting::kOutput:
       waiting_ = Waiting::kNothing;
       return read_header();
   }
 }
 
-void Connection::call_done(std::unique_lock<std::mutex>& lock) {
-  --in_flight_;
-  if (!parked_in_flight_ || in_flight_ >= limits_.max_in_flight_per_connection) return;
-  parked_in_flight_ = false;
+bool Connection::output_full() const {
+  return limits_.max_output_bytes != 0 &&
+         (!deferred_.empty() || charged_ >= limits_.max_output_bytes);
+}
+
+bool Connection::try_charge_reply(Packet& packet, std::size_t bytes) {
+  if (limits_.max_output_bytes == 0) return true;
+  std::lock_guard lock(out_mu_);
+  // Deferred calls go first; beyond them, a reply fits when the budget has
+  // room or nothing is charged (one reply larger than the budget still goes).
+  if (!deferred_.empty() || (charged_ != 0 && charged_ + bytes > limits_.max_output_bytes)) {
+    return false;
+  }
+  charged_ += bytes;
+  packet.charged_reply_bytes = bytes;
+  return true;
+}
+
+void Connection::defer_call(PacketPtr packet) {
+  std::unique_lock lock(out_mu_);
+  if (out_closed_) {
+    packet->sink.reset();
+    PacketPtr dropped = std::move(packet);
+    return call_done(lock, 0);
+  }
+  deferred_.push_back(std::move(packet));
+  // Replies may have been written since the charge was refused.
+  std::vector<PacketPtr> ready = take_fitting_deferred();
   lock.unlock();
-  asio::post(strand_, [self = shared_from_this()] { self->resume(); });
+  for (auto& p : ready) pipeline_.resume_deferred(std::move(p));
+}
+
+std::vector<PacketPtr> Connection::take_fitting_deferred() {
+  std::vector<PacketPtr> ready;
+  while (!deferred_.empty()) {
+    PacketPtr& p = deferred_.front();
+    const std::size_t cls = pool::BufferPool::class_for(p->reply_size);
+    const std::size_t bytes =
+        cls < pool::BufferPool::kClassSizes.size() ? pool::BufferPool::kClassSizes[cls] : 0;
+    if (charged_ != 0 && charged_ + bytes > limits_.max_output_bytes) break;
+    charged_ += bytes;
+    p->charged_reply_bytes = bytes;
+    ready.push_back(std::move(p));
+    deferred_.pop_front();
+  }
+  return ready;
+}
+
+void Connection::call_done(std::unique_lock<std::mutex>& lock, std::size_t charged) {
+  --in_flight_;
+  charged_ -= charged;
+  std::vector<PacketPtr> ready;
+  if (charged != 0 && !deferred_.empty() && !out_closed_) ready = take_fitting_deferred();
+  bool resume = false;
+  if (parked_in_flight_ && in_flight_ < limits_.max_in_flight_per_connection) {
+    parked_in_flight_ = false;
+    resume = true;
+  }
+  if (parked_output_ && !output_full()) {
+    parked_output_ = false;
+    resume = true;
+  }
+  lock.unlock();
+  for (auto& p : ready) pipeline_.resume_deferred(std::move(p));
+  if (resume) asio::post(strand_, [self = shared_from_this()] { self->resume(); });
 }
 
 void Connection::send_reply(PacketPtr packet) {
@@ -300,10 +373,11 @@ void Connection::send_reply(PacketPtr packet) {
   // pools) when the server stops while a write is stalled.  The caller
   // holds its own reference while this runs.
   packet->sink.reset();
+  const std::size_t charged = packet->charged_reply_bytes;
   std::unique_lock lock(out_mu_);
   if (out_closed_ || !packet->reply) {  // dropped: buffers go back to their pools
-    call_done(lock);
-    return;
+    PacketPtr dropped = std::move(packet);
+    return call_done(lock, charged);
   }
   if (!writing_ && replies_.empty()) {
     // Nothing queued ahead: send from this thread, without blocking.
@@ -311,12 +385,12 @@ void Connection::send_reply(PacketPtr packet) {
     const ssize_t n = ::send(socket_.native_handle(), packet->reply.data(), len,
                              MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n == static_cast<ssize_t>(len)) {
-      call_done(lock);
-      return;
+      PacketPtr sent = std::move(packet);
+      return call_done(lock, charged);
     }
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      call_done(lock);
-      lock.unlock();
+      PacketPtr dropped = std::move(packet);
+      call_done(lock, charged);
       asio::post(strand_, [self = shared_from_this()] { self->fail("write error"); });
       return;
     }
@@ -350,7 +424,7 @@ void Connection::write_next() {
                         done = std::move(self->replies_.front());
                         self->replies_.pop_front();
                         self->front_sent_ = 0;
-                        self->call_done(lock);
+                        self->call_done(lock, done->charged_reply_bytes);
                       }
                       if (ec) {
                         std::lock_guard lock(self->out_mu_);

@@ -29,6 +29,15 @@
 // cannot hold pool buffers for long.  Deadlines are checked by one timer
 // ticking at a quarter of the shortest timeout (50 ms..5 s), so a timeout
 // fires up to that much late.
+//
+// Output budget (`max_output_bytes`, 0 = off): the reply buffers of this
+// connection's calls — taken in the validate step, held until the reply is
+// written to the socket — are charged to the connection.  A call whose reply
+// would take the charge above the budget (unless nothing is charged) is
+// handed back by the validate step and kept here, decoded, until earlier
+// replies are written; meanwhile the connection reads no new records.  So a
+// client that never reads its replies holds at most max(budget, one reply)
+// of the reply pool, and everyone else keeps the rest.
 #pragma once
 
 #include <array>
@@ -38,6 +47,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -55,6 +65,7 @@ struct ConnectionLimits {
   std::size_t max_connections = 4096;  // per listener; beyond it new connections are closed at once
   std::chrono::seconds idle_timeout{360};   // no new record and no call outstanding; 0 = off
   std::chrono::seconds record_timeout{30};  // one record's arrival, one reply's write; 0 = off
+  std::size_t max_output_bytes = 8u << 20;  // reply bytes charged and not yet written; 0 = off
 };
 
 class Connection : public ReplySink, public std::enable_shared_from_this<Connection> {
@@ -67,9 +78,15 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   /// Closes the socket now (called on server shutdown).
   void close();
   void send_reply(PacketPtr packet) override;
+  /// Charges `bytes` of reply buffer to the output budget (any thread); false
+  /// when it would go above `max_output_bytes` while something is charged,
+  /// or when earlier calls are already deferred.
+  bool try_charge_reply(Packet& packet, std::size_t bytes) override;
+  /// Keeps `packet` until the budget has room, then resubmits it.
+  void defer_call(PacketPtr packet) override;
 
  private:
-  enum class Waiting : std::uint8_t { kNothing, kPacket, kBuffer, kInFlight };
+  enum class Waiting : std::uint8_t { kNothing, kPacket, kBuffer, kInFlight, kOutput };
 
   void read_header();
   void on_header(const boost::system::error_code& ec);
@@ -88,9 +105,17 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   void park(Waiting what, Source& source);
   /// Starts the asynchronous write of the front queued reply (strand).
   void write_next();
-  /// Called with out_mu_ held when a call finished: resumes a reader parked
-  /// on the per-connection in-flight limit.
-  void call_done(std::unique_lock<std::mutex>& lock);
+  /// Called with out_mu_ held when a call finished (its reply written or
+  /// dropped) with `charged` bytes charged to the output budget: resubmits
+  /// deferred calls that now fit and resumes a reader parked on the
+  /// in-flight or output limit.  Returns with the lock released.
+  void call_done(std::unique_lock<std::mutex>& lock, std::size_t charged);
+  /// Deferred calls, oldest first, whose replies now fit the budget, charged
+  /// (out_mu_ held).
+  std::vector<PacketPtr> take_fitting_deferred();
+  /// True when no new record may be read because of the output budget
+  /// (out_mu_ held).
+  bool output_full() const;
   void fail(const char* why);
   /// A timeout to fire at `at` (time_point::max(): none).
   struct Deadline {
@@ -133,6 +158,9 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   bool writing_ = false;           // an asynchronous write is in progress
   bool out_closed_ = false;        // socket closed: drop replies
   bool parked_in_flight_ = false;  // the reader waits for in_flight_ to drop
+  bool parked_output_ = false;     // the reader waits for the output budget
+  std::deque<PacketPtr> deferred_; // decoded calls waiting for the output budget
+  std::size_t charged_ = 0;        // reply bytes charged and not yet written
   std::string peer_text_;
   boost::asio::ip::tcp::endpoint peer_, local_;  // the client's and our address
 };

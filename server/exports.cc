@@ -479,7 +479,20 @@ class Builder {
         }
         level.pseudo = p.path;
       } else if (name == "sec") {
-        if (value != "sys") return "unsupported security flavour " + quote(value) + " (only sec=sys)";
+        // A colon-separated flavour list (exports(5)); only sys and none exist here.
+        bool sys = false, none = false;
+        std::size_t k = 0;
+        while (k <= value.size()) {
+          std::size_t c = value.find(':', k);
+          if (c == std::string::npos) c = value.size();
+          const std::string flavour = value.substr(k, c - k);
+          k = c + 1;
+          if (flavour == "sys") sys = true;
+          else if (flavour == "none") none = true;
+          else return "unsupported security flavour " + quote(flavour) + " (sec=sys or sec=sys:none)";
+        }
+        if (!sys) return "sec=" + value + " must include sys (sec=sys or sec=sys:none)";
+        o.auth_none = none;
       }
       // Others: accepted and ignored.
     }
@@ -585,7 +598,7 @@ std::string ExportTable::to_string() const {
                                                          : "no_root_squash")
           << ",anonuid=" << o.anonuid << ",anongid=" << o.anongid << ','
           << (o.sync ? "sync" : "async") << ',' << (o.secure ? "secure" : "insecure")
-          << ",sec=sys,fsid=" << e.id << ",pseudo=" << format_path(e.pseudo) << ')';
+          << ",sec=" << (o.auth_none ? "sys:none" : "sys") << ",fsid=" << e.id << ",pseudo=" << format_path(e.pseudo) << ')';
     }
     out << '\n';
   }

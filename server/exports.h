@@ -6,7 +6,9 @@
 // double-quoted.  Options understood: rw/ro, root_squash/no_root_squash/
 // all_squash, anonuid=N/anongid=N, sync/async, secure/insecure, fsid=N
 // (stable export id), pseudo=/path (NFSv4 pseudo-fs location; default: the
-// path); defaults follow exports(5): ro, root_squash, sync, secure.  Unknown
+// path), sec=sys or sec=sys:none (flavours allowed; default both: AUTH_SYS,
+// and AUTH_NONE as the anonymous user); defaults follow exports(5): ro,
+// root_squash, sync, secure.  Unknown
 // options, malformed clients, relative or missing paths are errors with the
 // line number and reason; nothing is half-applied.
 #pragma once
@@ -34,6 +36,9 @@ struct ExportOptions {
   std::uint32_t anongid = 65534;
   bool sync = true;
   bool secure = true;  // require a client source port < 1024
+  /// AUTH_NONE calls are served as anonuid/anongid (the default, like knfsd
+  /// without sec=); `sec=sys` alone refuses them (NFS3ERR_ACCES).
+  bool auth_none = true;
   friend bool operator==(const ExportOptions&, const ExportOptions&) = default;
 };
 

@@ -157,6 +157,7 @@ int serve(const server::Options& opt, server::ExportTable table) {
   limits.max_record_bytes = opt.max_record_size;
   limits.idle_timeout = std::chrono::seconds(opt.idle_timeout_s);
   limits.record_timeout = std::chrono::seconds(opt.record_timeout_s);
+  limits.max_output_bytes = opt.max_connection_output;
   server::raise_open_file_limit();
   std::vector<std::unique_ptr<server::Listener>> listeners;
   try {

@@ -258,6 +258,10 @@ bool Nfs3Program::validate(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out
     }
     if (other_id != export_id) return fail(Nfsstat3::kXdev);
   }
+  // sec=sys (RFC 2623 §2.3: the export's flavours): AUTH_NONE is refused.
+  if (ctx.header.flavor == rpc::AuthFlavor::kNone && !options.auth_none) {
+    return fail(Nfsstat3::kAcces);
+  }
   if (modifies(proc) && options.read_only) return fail(Nfsstat3::kRoFs);
   for (std::string_view name : t.names) {
     if (name.size() > nfs3::kNameMax) return fail(Nfsstat3::kNameTooLong);

@@ -88,6 +88,7 @@ OptionsResult parse_options(int argc, const char* const* argv) {
   std::string exports_file, bind = o.bind.to_string(), metrics, log_level = "info";
   unsigned nfs_port = o.nfs_port, mount_port = o.mount_port;
   std::uint64_t max_record = o.max_record_size, max_io = o.max_io_size;
+  std::uint64_t max_conn_output = o.max_connection_output;
 
   app.add_option("--exports", exports_file, "exports(5) file to load")->type_name("FILE");
   app.add_option("--export", o.export_lines,
@@ -172,6 +173,13 @@ OptionsResult parse_options(int argc, const char* const* argv) {
       ->type_name("SECONDS")
       ->check(CLI::Range(0u, 86400u))
       ->capture_default_str();
+  app.add_option("--max-connection-output", max_conn_output,
+                 "reply bytes one connection may hold unwritten before it stops reading "
+                 "requests; 0 = no limit")
+      ->type_name("BYTES")
+      ->transform(CLI::AsSizeValue(false).description(""))
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 40))
+      ->capture_default_str();
   app.add_flag("--check-config", o.check_config,
                "print the effective exports and settings, then exit (1 on errors)");
 
@@ -196,6 +204,7 @@ OptionsResult parse_options(int argc, const char* const* argv) {
   o.log_level = spdlog::level::from_str(log_level);
   o.max_record_size = static_cast<std::size_t>(max_record);
   o.max_io_size = static_cast<std::uint32_t>(max_io);
+  o.max_connection_output = static_cast<std::size_t>(max_conn_output);
   if (o.max_record_size < std::size_t{o.max_io_size} + Options::kRecordOverhead) {
     return ParseOutcome{
         2, "--max-record-size " + std::to_string(o.max_record_size) +
@@ -284,6 +293,7 @@ int check_config(const Options& options, std::ostream& out, std::ostream& err) {
       << "# --grace-period " << options.grace_period << '\n'
       << "# --idle-timeout " << options.idle_timeout_s << '\n'
       << "# --record-timeout " << options.record_timeout_s << '\n'
+      << "# --max-connection-output " << describe_size(options.max_connection_output) << '\n'
       << "# nasd effective exports (" << table.exports().size() << ")\n"
       << table.to_string();
   return 0;

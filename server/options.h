@@ -4,7 +4,7 @@
 //        [--nfs-port N] [--mount-port N] [--metrics ADDR:PORT] [--state-dir DIR]
 //        [--log-level LEVEL] [--threads-per-stage N] [--max-record-size BYTES]
 //        [--max-io-size BYTES] [--max-in-flight N] [--idle-timeout SECONDS]
-//        [--record-timeout SECONDS] [--check-config]
+//        [--record-timeout SECONDS] [--max-connection-output BYTES] [--check-config]
 //        [--portmapper auto|embedded|system|off] [--portmapper-port N]
 //        [--grace-period SECONDS] [--lease-time SECONDS]
 #pragma once
@@ -77,6 +77,10 @@ struct Options {
   /// finish, within this long once started, or the connection is closed
   /// (slow or stuck clients cannot hold pool buffers); 0 = never.
   unsigned record_timeout_s = 30;
+  /// --max-connection-output: reply bytes (pool class sizes) one connection
+  /// may hold not yet written to its socket; beyond it the connection reads
+  /// no new requests until replies drain; 0 = no limit.
+  std::size_t max_connection_output = 8u << 20;
   bool check_config = false;                      // --check-config
   PortmapperMode portmapper = PortmapperMode::kAuto;  // --portmapper
   std::uint16_t portmapper_port = 111;            // --portmapper-port (embedded one)

@@ -32,6 +32,20 @@ class ReplySink {
   /// Takes the finished packet.  An empty `packet->reply` means no reply is
   /// sent (dropped call); the sink still counts the call as finished.
   virtual void send_reply(std::unique_ptr<Packet, struct PacketReturner> packet) = 0;
+  /// Called by the validate step (any thread) before it takes a reply buffer
+  /// of `bytes` (pool class size) for `packet`: true charges the bytes to
+  /// the sink's output budget (recorded in `packet.charged_reply_bytes`) and
+  /// the call goes on; false means the budget is full and the validate step
+  /// hands the packet to defer_call() instead.  Default: no budget.
+  virtual bool try_charge_reply(Packet& packet, std::size_t bytes) {
+    (void)packet;
+    (void)bytes;
+    return true;
+  }
+  /// Takes back a decoded call whose reply did not fit the output budget;
+  /// the sink resubmits it (Pipeline::resume_deferred) once its earlier
+  /// replies are written.  Only called after try_charge_reply() said false.
+  virtual void defer_call(std::unique_ptr<Packet, struct PacketReturner> packet);
 };
 
 /// Deleter of PacketPtr: resets the packet and gives it back to its pool.
@@ -65,6 +79,9 @@ struct Packet {
   storage::Status status = storage::Status::kOk;
   bool answered_early = false;        // validate() encoded the result already
   RpcReject rpc_error;                // set by parse: answer with this RPC error
+  std::size_t reply_size = 0;         // bytes the reply may take (set when the validate step charges it)
+  std::size_t charged_reply_bytes = 0;  // charged to the sink's output budget
+  bool deferred = false;              // decoded, waiting for the sink's output budget
 
   /// Releases everything the packet holds (arguments before the buffer they
   /// point into).
@@ -79,6 +96,9 @@ struct Packet {
     status = storage::Status::kOk;
     answered_early = false;
     rpc_error = RpcReject{};
+    reply_size = 0;
+    charged_reply_bytes = 0;
+    deferred = false;
     ctx = CallContext{};
   }
 };
@@ -148,6 +168,8 @@ class PacketPool {
   std::size_t high_water_ = 0;
   std::uint64_t failures_ = 0;
 };
+
+inline void ReplySink::defer_call(PacketPtr packet) { (void)packet; }  // never called: no budget
 
 inline void PacketReturner::operator()(Packet* p) const {
   if (p) pool->give_back(p);

@@ -199,7 +199,20 @@ bool Pipeline::start_reply(PacketPtr& p) {
     answer_rpc_error(std::move(p));
     return false;
   }
-  p->reply = take_reply_buffer(kReplyHeaderBytes + p->program->max_reply_size(p->ctx, p->args));
+  if (!p->deferred) {
+    p->reply_size = kReplyHeaderBytes + p->program->max_reply_size(p->ctx, p->args);
+    const std::size_t cls = pool::BufferPool::class_for(p->reply_size);
+    const std::size_t charge =
+        cls < pool::BufferPool::kClassSizes.size() ? pool::BufferPool::kClassSizes[cls] : 0;
+    if (!p->sink->try_charge_reply(*p, charge)) {
+      // The connection's output budget is full (a client not reading its
+      // replies): it keeps the call and resubmits it once replies drain.
+      auto sink = p->sink;
+      sink->defer_call(std::move(p));
+      return false;
+    }
+  }
+  p->reply = take_reply_buffer(p->reply_size);
   if (!p->reply) {
     p->rpc_error.kind = RpcReject::Kind::kSystemErr;
     answer_rpc_error(std::move(p));

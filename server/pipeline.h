@@ -71,6 +71,13 @@ class Pipeline {
     parse(std::move(p));
   }
 
+  /// Resubmits a call the sink deferred (ReplySink::defer_call) after
+  /// charging its reply: the validate step takes its reply buffer and goes on.
+  void resume_deferred(PacketPtr p) {
+    p->deferred = true;
+    to_validate(std::move(p));
+  }
+
   PacketPool& packets() { return packets_; }
   pool::BufferPool& request_pool() { return request_pool_; }
   pool::BufferPool& reply_pool() { return reply_pool_; }

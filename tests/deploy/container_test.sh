@@ -9,6 +9,9 @@
 # scratch ~8.5 min (debootstrap + import 105 s, podman build with apt and a
 # full compile 383 s, VM run ~25 s); with the base image cached (kept as
 # localhost/nasd-base:bookworm; NASD_REBUILD_BASE=1 makes it again) ~3.5 min.
+# Later runs on the same machine reuse the podman layers (the base, both apt
+# layers) and the build stage's ccache cache mount, so only changed sources
+# are compiled.
 # apt inside `podman build` reaches the Debian mirror here (host network).
 #
 # Needs: podman, runc, debootstrap (installed when missing), and on this kind
@@ -28,8 +31,9 @@ missing=""
 for p in podman runc debootstrap; do command -v "$p" >/dev/null || missing="$missing $p"; done
 if [ -n "$missing" ]; then
   log "installing$missing"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    -o DPkg::Lock::Timeout=300 podman runc debootstrap >/dev/null
+  apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    -o DPkg::Lock::Timeout=300 podman runc debootstrap >/dev/null; }
+  apt_install || { apt-get update -q >/dev/null && apt_install; }  # fresh machine: no package lists yet
 fi
 conf=/etc/containers/containers.conf.d/50-nasd-runc.conf
 if [ ! -e "$conf" ]; then
@@ -96,11 +100,21 @@ log "running the image under linux-nfs-client (NFSv3)"
 } > "$TMP/cgroups.sh"
 cgroups="bash $TMP/cgroups.sh"
 caps=DAC_READ_SEARCH,SETUID,SETGID,CHOWN,FOWNER,DAC_OVERRIDE,FSETID
+# While it serves, record the process's identity and capability sets.
+probe="for i in \$(seq 60); do podman exec nasd-ctr-test grep -E '^(Uid|Cap(Inh|Prm|Eff|Bnd|Amb)):' /proc/1/status > $TMP/status 2>/dev/null && break; sleep 1; done"
 "$TOOL" --no-private-run --server-grace 15 --server-log "$TMP/server.log" --timeout 400 \
-  --server-cmd "$cgroups && exec podman run --rm --name nasd-ctr-test --network host --cap-drop=all --cap-add=$caps -v $EXP:/export localhost/nasd:test" \
+  --server-cmd "$cgroups || exit 1; ($probe) & exec podman run --rm --name nasd-ctr-test --network host --cap-drop=all --cap-add=$caps -v $EXP:/export localhost/nasd:test" \
   --export /export --vers 3 \
   --mount-opts 'proto=tcp,port=2049,mountproto=tcp,mountport=20048,nolock' \
   --script "$TMP/guest.sh" || { tail -30 "$TMP/server.log" >&2; die "guest run failed"; }
 log "guest run took $((SECONDS - t2)) s"
 [ "$(stat -c %s "$EXP/big")" = 5000000 ] || die "file written by the guest is not on the host"
+# nasd ran with exactly the documented capabilities (docs/operations.md):
+# CHOWN(0) DAC_OVERRIDE(1) DAC_READ_SEARCH(2) FOWNER(3) FSETID(4) SETGID(6)
+# SETUID(7) = 0xdf, as uid 0 of the container, nothing else (no SYS_ADMIN,
+# not privileged).
+[ -s "$TMP/status" ] || die "could not read the capabilities of nasd in the container"
+sed 's/^/container_test: nasd in the container: /' "$TMP/status" >&2
+grep -Eq '^CapEff:[[:space:]]+00000000000000df$' "$TMP/status" || die "effective capabilities are not exactly the documented set"
+grep -Eq '^CapBnd:[[:space:]]+00000000000000df$' "$TMP/status" || die "bounding set is not exactly the documented set"
 log "PASS (total $((SECONDS - t0)) s)"

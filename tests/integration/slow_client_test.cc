@@ -1,7 +1,7 @@
 // Slow, idle, stuck and never-reading clients against the real process:
 // --idle-timeout and --record-timeout close them and return their buffers;
-// the per-connection in-flight cap bounds what a client that never reads can
-// make the server hold; 1,000 open connections do not stop a well-behaved
+// the per-connection in-flight cap and output limit (--max-connection-output)
+// bound what a client that never reads can make the server hold; 1,000 open connections do not stop a well-behaved
 // client from being served, and memory stays bounded.
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -151,12 +151,11 @@ TEST_F(SlowClientTest, HalfHeaderIsClosedAfterTheIdleTimeout) {
 }
 
 TEST_F(SlowClientTest, ClientThatNeverReadsHoldsAtMostTheInFlightCap) {
-  // Timeouts off: only the per-connection cap (64 calls) bounds this client.
-  // READs of 64 KiB: each reply takes a 256 KiB buffer, so the cap bounds
-  // this client to 16 MiB of the 256 MiB reply pool.  (With 1 MiB READs each
-  // reply takes a 4 MiB buffer and 64 of them fill the reply pool: then only
-  // --record-timeout frees it, see the next test and docs/reliability.md.)
-  start({"--idle-timeout", "0", "--record-timeout", "0"});
+  // Timeouts and output limit off: only the per-connection cap (64 calls)
+  // bounds this client.  READs of 64 KiB: each reply takes a 256 KiB
+  // buffer, so the cap bounds this client to 16 MiB of the 256 MiB reply
+  // pool.  (The output limit bounds it further, see the next test.)
+  start({"--idle-timeout", "0", "--record-timeout", "0", "--max-connection-output", "0"});
   Fh file = make_file("big", 1 << 20);
   const long rss_before = nasd_->rss_kib().value_or(0);
   struct Hog {
@@ -194,14 +193,74 @@ TEST_F(SlowClientTest, ClientThatNeverReadsHoldsAtMostTheInFlightCap) {
   EXPECT_EQ(64, metric("nasd_packets_in_flight"));
 }
 
+TEST_F(SlowClientTest, ClientThatNeverReadsHoldsAtMostItsOutputLimitWhileOthersAreServed) {
+  constexpr double kLimit = 4u << 20;
+  constexpr double kReadReply = (1u << 20) + (64u << 10);  // pool class of a 1 MiB READ reply
+  start({"--idle-timeout", "0", "--record-timeout", "0", "--max-connection-output", "4194304"});
+  Fh file = make_file("big", 1 << 20);
+  struct Hog {
+    explicit Hog(std::uint16_t port) : conn(std::make_unique<RawConnection>(port)) {}
+    ~Hog() { close(); }
+    /// Closes the socket with replies unread: the kernel resets the connection.
+    void close() {
+      if (!conn) return;
+      ::shutdown(conn->fd(), SHUT_RDWR);  // lets the sender finish
+      if (sender.joinable()) sender.join();
+      conn.reset();
+    }
+    std::unique_ptr<RawConnection> conn;
+    std::thread sender;
+  } hog(nasd_->nfs_port());
+  int small = 4096;
+  ::setsockopt(hog.conn->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  // 200 pipelined READs of 1 MiB (200 MiB of replies), none read.
+  std::string batch;
+  for (std::uint32_t i = 0; i < 200; ++i) {
+    const std::string call = read_call(i, file, 1u << 20);
+    put_u32(batch, 0x80000000u | static_cast<std::uint32_t>(call.size()));
+    batch += call;
+  }
+  hog.sender = std::thread([&hog, batch] { hog.conn->send_bytes(batch); });
+  // Once the socket is full the server holds as many replies as fit the
+  // limit: three 1.06 MiB buffers (a fourth would pass 4 MiB).
+  EXPECT_EQ(3 * kReadReply, wait_metric(kReplyBytes, [&](double v) { return v >= 3 * kReadReply; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // would it take more?
+  EXPECT_LE(metric(kReplyBytes), kLimit);
+  EXPECT_LE(metric(R"(nasd_pool_high_water_bytes{pool="reply"})"), kLimit)
+      << "the never-reading connection held more than its limit at some point";
+  EXPECT_LE(metric("nasd_packets_in_flight"), 64);
+  // Everyone else is served meanwhile, from the rest of the pool.
+  well_behaved_workload("while-hogged");
+  EXPECT_LE(metric(kReplyBytes), kLimit);
+  // Closing the hog returns every buffer and packet.
+  hog.close();
+  EXPECT_EQ(0, wait_metric_eq(kReplyBuffers, 0)) << "the stalled replies were not returned";
+  EXPECT_EQ(0, wait_metric_eq(kRequestBuffers, 0));
+  EXPECT_EQ(0, wait_metric_eq("nasd_packets_in_flight", 0));
+  EXPECT_EQ(0, wait_metric_eq("nasd_connections", 0));
+}
+
+TEST_F(SlowClientTest, ReplyLargerThanTheOutputLimitIsStillSent) {
+  // A limit below one reply: each call still gets its reply, one at a time.
+  start({"--max-connection-output", "4096"});
+  Fh file = make_file("big", 1 << 20);
+  NfsClient nfs(nasd_->nfs_port());
+  for (int i = 0; i < 3; ++i) {
+    auto r = nfs.read(file, 0, 1u << 20);
+    ASSERT_NFS(NFS3_OK, r.status);
+    EXPECT_EQ(std::string(1 << 20, 'r'), r.data);
+  }
+  well_behaved_workload("small-limit");
+}
+
 TEST_F(SlowClientTest, ClientThatNeverReadsIsClosedAfterTheRecordTimeout) {
-  start({"--idle-timeout", "600", "--record-timeout", "1"});
+  start({"--idle-timeout", "600", "--record-timeout", "1", "--max-connection-output", "0"});
   Fh file = make_file("big", 1 << 20);
   RawConnection hog(nasd_->nfs_port());
   int small = 4096;
   ::setsockopt(hog.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-  // 64 READs of 1 MiB: their replies fill the whole reply pool (4 MiB
-  // buffers) until the write timeout closes the connection.
+  // 64 READs of 1 MiB, no output limit: their replies take 68 MiB of the
+  // reply pool until the write timeout closes the connection.
   for (std::uint32_t i = 0; i < 64; ++i) ASSERT_TRUE(hog.send_record(read_call(i, file, 1u << 20)));
   EXPECT_EQ(1, wait_metric(timeouts("write"), [](double v) { return v >= 1; }));
   EXPECT_EQ(0, wait_metric_eq(kReplyBuffers, 0)) << "the stalled replies were not returned";

@@ -13,7 +13,15 @@ TEST(BufferPool, TakesTheSmallestClassThatFits) {
   EXPECT_EQ(pool.try_take(1).capacity(), 1024u);
   EXPECT_EQ(pool.try_take(1024).capacity(), 1024u);
   EXPECT_EQ(pool.try_take(1025).capacity(), 4096u);
-  EXPECT_EQ(pool.try_take((1u << 20) + 1).capacity(), 4u << 20);
+  EXPECT_EQ(pool.try_take((1u << 20) + 1).capacity(), (1u << 20) + (64u << 10));
+  EXPECT_EQ(pool.try_take((1u << 20) + (64u << 10) + 1).capacity(), 2u << 20);
+  EXPECT_EQ(pool.try_take((2u << 20) + 1).capacity(), 4u << 20);
+}
+
+TEST(BufferPool, OneMebibyteIoWithItsHeadersTakesLessThanTwoMebibytes) {
+  // A 1 MiB READ reply or WRITE call plus RPC/NFS headers (a few hundred bytes).
+  BufferPool pool(64u << 20);
+  EXPECT_LT(pool.try_take((1u << 20) + 512).capacity(), (1u << 20) + (1u << 17));
 }
 
 TEST(BufferPool, RefusesSizesAboveTheLargestClass) {

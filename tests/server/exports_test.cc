@@ -47,6 +47,17 @@ TEST(ExportsParse, DefaultsFollowExports5WhenNoOptionsGiven) {
   EXPECT_TRUE(e.clients[0].options.secure);
 }
 
+TEST(ExportsParse, SecSysAloneRefusesAuthNoneAndTheDefaultAllowsIt) {
+  auto t = parse_ok("/a *(sec=sys)\n/b *(sec=sys:none)\n/c *(sec=none:sys)\n/d *(rw)\n");
+  ASSERT_EQ(t.exports().size(), 4u);
+  EXPECT_FALSE(t.exports()[0].clients[0].options.auth_none);
+  EXPECT_TRUE(t.exports()[1].clients[0].options.auth_none);
+  EXPECT_TRUE(t.exports()[2].clients[0].options.auth_none);
+  EXPECT_TRUE(t.exports()[3].clients[0].options.auth_none);
+  const std::string s = t.to_string();
+  EXPECT_THAT(s, HasSubstr("/a *(ro,root_squash,anonuid=65534,anongid=65534,sync,secure,sec=sys,fsid="));
+}
+
 TEST(ExportsParse, EveryOptionIsApplied) {
   auto t = parse_ok(
       "/a *(rw,no_root_squash,anonuid=1000,anongid=2000,async,insecure,fsid=7,pseudo=/pa,"
@@ -205,6 +216,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"/srv *(anongid=4294967296)\n", 1, "bad anongid '4294967296'"},
         BadCase{"/srv *(fsid=root)\n", 1, "bad fsid 'root'"},
         BadCase{"/srv *(sec=krb5)\n", 1, "unsupported security flavour 'krb5'"},
+        BadCase{"/srv *(sec=sys:krb5p)\n", 1, "unsupported security flavour 'krb5p'"},
+        BadCase{"/srv *(sec=none)\n", 1, "must include sys"},
         BadCase{"/srv *(rw,,sync)\n", 1, "empty option"},
         BadCase{"#c\n\n/srv 10.0.0.0/33(rw)\n", 3, "bad prefix length /33"},
         BadCase{"/srv 2001:db8::/129\n", 1, "bad prefix length /129"},
@@ -373,7 +386,7 @@ TEST(ExportTableToString, SpellsOutAllOptionsAndRoundTrips) {
   auto t = parse_ok("\"/srv/my share\" 10.0.0.0/8(rw,async) *\n/b localhost(all_squash)\n");
   const std::string s = t.to_string();
   EXPECT_THAT(s, HasSubstr("\"/srv/my share\" 10.0.0.0/8(rw,root_squash,anonuid=65534,"
-                           "anongid=65534,async,secure,sec=sys,fsid="));
+                           "anongid=65534,async,secure,sec=sys:none,fsid="));
   EXPECT_THAT(s, HasSubstr(" *(ro,root_squash,"));
   EXPECT_THAT(s, HasSubstr("localhost(ro,all_squash,"));
   EXPECT_THAT(s, HasSubstr("# localhost ="));

@@ -143,6 +143,15 @@ TEST(ParseOptions, ConnectionTimeoutsHaveDefaultsAndZeroTurnsThemOff) {
   EXPECT_THAT(parse_outcome({"--record-timeout", "90000"}).message, HasSubstr("--record-timeout"));
 }
 
+TEST(ParseOptions, MaxConnectionOutputDefaultsToEightMebibytesTakesSuffixesAndZero) {
+  EXPECT_EQ(parse_ok({}).max_connection_output, 8u << 20);
+  EXPECT_EQ(parse_ok({"--max-connection-output", "4m"}).max_connection_output, 4u << 20);
+  EXPECT_EQ(parse_ok({"--max-connection-output", "65536"}).max_connection_output, 65536u);
+  EXPECT_EQ(parse_ok({"--max-connection-output", "0"}).max_connection_output, 0u);
+  EXPECT_THAT(parse_outcome({"--max-connection-output", "lots"}).message,
+              HasSubstr("--max-connection-output"));
+}
+
 TEST(ParseOptions, HelpExitsZeroWithUsage) {
   const ParseOutcome r = parse_outcome({"--help"});
   EXPECT_EQ(r.exit_code, 0);
