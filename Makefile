@@ -9,7 +9,7 @@ DEB_PACKAGES := build-essential cmake pkg-config libtirpc-dev libboost-dev libur
   libspdlog-dev libgtest-dev libgmock-dev prometheus-cpp-dev libcli11-dev libnfs-dev \
   libnfs-utils python3 clang libclang-rt-dev
 
-.PHONY: all deps build run test unit e2e e2e-v4 e2e-access deploy-test container-test asan tsan fuzz clean
+.PHONY: all deps build run test unit e2e e2e-v4 e2e-v4-minors e2e-access deploy-test container-test asan tsan fuzz clean
 
 all: build
 
@@ -48,6 +48,12 @@ e2e-v4: build
 e2e-access: build
 	bash tests/e2e/access_control_run.sh $(BUILD_DIR)/nasd
 
+# The same script over NFSv4.0 and NFSv4.1 (one VM run each, one after the
+# other; ~2.5-5 min each depending on load).
+e2e-v4-minors: build
+	E2E_VERS=4.0 E2E_LOG_DIR=$(BUILD_DIR)/e2e-logs-v4.0 bash tests/e2e/run.sh $(BUILD_DIR)/nasd
+	E2E_VERS=4.1 E2E_LOG_DIR=$(BUILD_DIR)/e2e-logs-v4.1 bash tests/e2e/run.sh $(BUILD_DIR)/nasd
+
 # A real Prometheus scraping nasd (tests/deploy/prometheus_test.sh, < 2 min).
 deploy-test: build
 	bash tests/deploy/prometheus_test.sh $(BUILD_DIR)/nasd
@@ -79,7 +85,7 @@ fuzz: deps
 
 
 # CI: everything, one VM at a time (the targets run in this order).
-test: unit e2e e2e-v4 e2e-access deploy-test container-test fuzz tsan asan
+test: unit e2e e2e-v4 e2e-v4-minors e2e-access deploy-test container-test fuzz tsan asan
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-tsan build-fuzz

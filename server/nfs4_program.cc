@@ -9,6 +9,7 @@
 
 #include "server/nfs4_compound.h"
 #include "server/nfs4_metrics.h"
+#include "protocol/nfs4_v40.h"
 #include "server/nfs_status.h"
 
 namespace nasd::server {
@@ -108,6 +109,10 @@ bool scan_op(std::uint32_t op, xdr::XdrDecoder& in, std::uint32_t max_read, std:
     }
     case Op::kDestroyClientid: return skip<nfs4::ClientidArgs>(in);
     case Op::kReclaimComplete: return skip<nfs4::ReclaimCompleteArgs>(in);
+    case Op::kSetclientid: return skip<nfs4::SetclientidArgs>(in);
+    case Op::kSetclientidConfirm: return skip<nfs4::SetclientidConfirmArgs>(in);
+    case Op::kRenew: return skip<nfs4::ClientidArgs>(in);
+    case Op::kOpenConfirm: return skip<nfs4::OpenConfirmArgs>(in);
     default:
       return nfs4_detail::scan_op_42(op, in, max_read, extra);
   }
@@ -183,7 +188,7 @@ bool Nfs4Program::validate(CallContext&, ArgSlot& args, xdr::XdrEncoder& out) {
   if (args.empty()) return true;  // NULL
   auto& a = args.get<CompoundArgs>();
   Nfsstat4 st = Nfsstat4::kOk;
-  if (a.header.minorversion == 0 || a.header.minorversion > nfs4::kMaxMinorVersion) {
+  if (a.header.minorversion > nfs4::kMaxMinorVersion) {
     st = Nfsstat4::kMinorVersMismatch;
   } else if (a.header.minorversion == 0 && a.header.numops > limits_.max_ops) {
     st = Nfsstat4::kResource;  // 4.0; in 4.1+ SEQUENCE answers TOO_MANY_OPS (§18.46.3)
@@ -335,7 +340,8 @@ Nfsstat4 Nfs4Program::op_read(Compound& c, const nfs4::ReadArgs& a, xdr::XdrEnco
     if (!c.has_current_stateid) return Nfsstat4::kBadStateid;
     sid = c.current_stateid;
   }
-  if (Nfsstat4 st = state_.check_stateid(sid, c.current.fh, false); st != Nfsstat4::kOk) {
+  if (Nfsstat4 st = state_.check_stateid(sid, c.current.fh, false, c.minor);
+      st != Nfsstat4::kOk) {
     return st;
   }
   const std::uint32_t count = std::min(a.count, limits_.max_read);
@@ -465,6 +471,7 @@ Nfsstat4 Nfs4Program::op_readdir(Compound& c, const nfs4::ReaddirArgs& a, xdr::X
 
 Nfsstat4 Nfs4Program::op_open(Compound& c, const nfs4::OpenArgs& a, xdr::XdrEncoder& out) {
   if (!c.current.set) return Nfsstat4::kNoFileHandle;
+  if (c.minor == 0 && a.claim > 3) return Nfsstat4::kBadXdr;  // open_claim4 of 4.0 (RFC 7530)
   if (a.claim != 0 && a.claim != 4) {
     return a.claim == 1 ? Nfsstat4::kNoGrace : Nfsstat4::kNotSupp;
   }
@@ -539,16 +546,21 @@ Nfsstat4 Nfs4Program::op_open(Compound& c, const nfs4::OpenArgs& a, xdr::XdrEnco
     if ((granted & want) != want) return Nfsstat4::kAccess;
   }
   nfs4::Stateid4 sid;
-  if (Nfsstat4 st = state_.open(c.clientid, a.owner, file, a.share_access, a.share_deny, &sid);
+  const std::uint64_t clientid = c.minor == 0 ? a.clientid : c.clientid;
+  if (Nfsstat4 st = state_.open(clientid, a.owner, file, a.share_access, a.share_deny, &sid);
       st != Nfsstat4::kOk) {
     return st;
+  }
+  std::uint32_t rflags = kOpenResultLocktypePosix;
+  if (c.minor == 0 && state_.open_needs_confirm(clientid, a.owner, sid)) {
+    rflags |= nfs4::kOpenResultConfirm;
   }
   c.current.fh = file;
   c.current_stateid = sid;
   c.has_current_stateid = true;
   nfs4::encode_stateid(out, sid);
   nfs4::encode_change_info(out, dir_wcc);
-  out.u32(kOpenResultLocktypePosix);
+  out.u32(rflags);
   nfs4::encode_bitmap(out, attrset);
   out.u32(0);  // OPEN_DELEGATE_NONE
   return Nfsstat4::kOk;
@@ -648,8 +660,9 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
       if (a.attr_status != Nfsstat4::kOk) return fail(a.attr_status);
       if (a.attrs.set.size) {
         nfs4::Stateid4 sid = a.stateid;
-        if (sid.is_current() && c.has_current_stateid) sid = c.current_stateid;
-        if (Nfsstat4 st = state_.check_stateid(sid, c.current.fh, true); st != Nfsstat4::kOk) {
+        if (sid.is_current() && c.has_current_stateid && c.minor >= 1) sid = c.current_stateid;
+        if (Nfsstat4 st = state_.check_stateid(sid, c.current.fh, true, c.minor);
+            st != Nfsstat4::kOk) {
           return fail(st);
         }
       }
@@ -701,8 +714,9 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
       if (!args(a)) return Nfsstat4::kBadXdr;
       if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
       nfs4::Stateid4 sid = a.stateid;
-      if (sid.is_current() && c.has_current_stateid) sid = c.current_stateid;
-      if (Nfsstat4 st = state_.check_stateid(sid, c.current.fh, true); st != Nfsstat4::kOk) {
+      if (sid.is_current() && c.has_current_stateid && c.minor >= 1) sid = c.current_stateid;
+      if (Nfsstat4 st = state_.check_stateid(sid, c.current.fh, true, c.minor);
+          st != Nfsstat4::kOk) {
         return st;
       }
       auto data = a.data.first(std::min<std::size_t>(a.data.size(), limits_.max_write));
@@ -800,11 +814,11 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
       if (!args(a)) return Nfsstat4::kBadXdr;
       if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
       nfs4::Stateid4 sid = a.stateid;
-      if (sid.is_current()) {
+      if (sid.is_current() && c.minor >= 1) {
         if (!c.has_current_stateid) return Nfsstat4::kBadStateid;
         sid = c.current_stateid;
       }
-      if (Nfsstat4 st = state_.close(sid, c.current.fh); st != Nfsstat4::kOk) return st;
+      if (Nfsstat4 st = state_.close(sid, c.current.fh, c.minor); st != Nfsstat4::kOk) return st;
       nfs4::Stateid4 invalid;  // the invalid special stateid (RFC 8881 §8.2.3)
       invalid.seqid = 0xffffffffu;
       nfs4::encode_stateid(out, invalid);
@@ -816,9 +830,10 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
       if (!args(a)) return Nfsstat4::kBadXdr;
       if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
       nfs4::Stateid4 sid = a.stateid;
-      if (sid.is_current() && c.has_current_stateid) sid = c.current_stateid;
+      if (sid.is_current() && c.has_current_stateid && c.minor >= 1) sid = c.current_stateid;
       nfs4::Stateid4 res;
-      if (Nfsstat4 st = state_.open_downgrade(sid, c.current.fh, a.share_access, a.share_deny, &res);
+      if (Nfsstat4 st = state_.open_downgrade(sid, c.current.fh, a.share_access, a.share_deny,
+                                              &res, c.minor);
           st != Nfsstat4::kOk) {
         return st;
       }
@@ -941,6 +956,9 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
       if (a.one_fs) return Nfsstat4::kOk;  // per-fs reclaim: nothing to track
       return state_.reclaim_complete(c.clientid);
     }
+    case Op::kSetclientid: case Op::kSetclientidConfirm: case Op::kRenew: case Op::kOpenConfirm:
+      if (c.minor >= 1) return Nfsstat4::kNotSupp;  // RFC 8881 §18.x: MUST NOT in 4.1
+      return run_v40_client_op(op, in, c, out);
     default:
       return run_op_42(opnum, in, c, out);
   }
@@ -975,7 +993,7 @@ storage::Status Nfs4Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEn
       opnum = static_cast<std::uint32_t>(Op::kIllegal);
       st = Nfsstat4::kOpIllegal;
       run = false;
-    } else if (i == 0) {
+    } else if (i == 0 && c.minor >= 1) {
       const Op op = static_cast<Op>(opnum);
       const bool sessionless = op == Op::kExchangeId || op == Op::kCreateSession ||
                                op == Op::kDestroySession || op == Op::kBindConnToSession ||
@@ -988,7 +1006,7 @@ storage::Status Nfs4Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEn
         st = Nfsstat4::kNotOnlyOp;
         run = false;
       }
-    } else if (static_cast<Op>(opnum) == Op::kSequence) {
+    } else if (c.minor >= 1 && static_cast<Op>(opnum) == Op::kSequence) {
       st = Nfsstat4::kSequencePos;
       run = false;
     }
@@ -996,7 +1014,7 @@ storage::Status Nfs4Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEn
     const std::size_t status_pos = out.position();
     out.u32(0);
     const auto op_start = std::chrono::steady_clock::now();
-    if (run) st = run_op(opnum, in, c, out);
+    if (run) st = c.minor == 0 ? run_op_v40(opnum, in, c, out) : run_op(opnum, in, c, out);
     if (st == Nfsstat4::kOk && c.in_session && c.max_response &&
         out.position() - body > c.max_response) {
       st = Nfsstat4::kRepTooBig;  // this result would not fit ca_maxresponsesize
@@ -1014,8 +1032,11 @@ storage::Status Nfs4Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEn
       }
       return Status::kOk;
     }
-    if (st != Nfsstat4::kOk && static_cast<Op>(opnum) != Op::kSetattr) {
-      out.rewind(status_pos + 4);  // error results carry no body
+    // Error results carry no body, except SETATTR's attrsset and
+    // SETCLIENTID's clientaddr4 with NFS4ERR_CLID_INUSE (RFC 7530 §16.33.2).
+    if (st != Nfsstat4::kOk && static_cast<Op>(opnum) != Op::kSetattr &&
+        !(static_cast<Op>(opnum) == Op::kSetclientid && st == Nfsstat4::kClidInuse)) {
+      out.rewind(status_pos + 4);
     }
     out.patch_u32(status_pos, static_cast<std::uint32_t>(st));
     ++nres;
@@ -1032,6 +1053,141 @@ storage::Status Nfs4Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEn
   }
   if (last == Nfsstat4::kOk) return Status::kOk;
   return c.storage_status != Status::kOk ? c.storage_status : Status::kInval;
+}
+
+}  // namespace nasd::server
+
+// ------------------------------------------------------------ minor version 0
+
+namespace nasd::server {
+
+namespace {
+
+/// The principal a 4.0 client record belongs to (RFC 7530 §16.33.5): the
+/// AUTH_SYS uid, or the flavor for other credentials.
+std::string principal_of(const rpc::CallHeader& h) {
+  if (h.flavor == rpc::AuthFlavor::kSys) return "sys:" + std::to_string(h.sys.uid);
+  return "flavor:" + std::to_string(static_cast<std::uint32_t>(h.flavor));
+}
+
+}  // namespace
+
+Nfsstat4 Nfs4Program::run_v40_client_op(Op op, xdr::XdrDecoder& in, Compound& c,
+                                        xdr::XdrEncoder& out) {
+  switch (op) {
+    case Op::kSetclientid: {
+      nfs4::SetclientidArgs a;
+      if (!nfs4::decode(in, a)) return Nfsstat4::kBadXdr;
+      // The callback (a.cb_program, a.cb_netid, a.cb_addr, a.callback_ident)
+      // is deliberately ignored: no delegations, hence no callbacks.
+      Nfs4State::SetclientidResult r;
+      Nfsstat4 st = state_.setclientid(a.id, a.verifier, principal_of(c.ctx.header), &r);
+      if (st != Nfsstat4::kOk) {
+        // NFS4ERR_CLID_INUSE carries a clientaddr4 (RFC 7530 §16.33.2): the
+        // address of the other client is not kept, so send it empty.
+        if (st == Nfsstat4::kClidInuse) {
+          out.string("");
+          out.string("");
+        }
+        return st;
+      }
+      out.u64(r.clientid);
+      out.fixed_opaque(r.confirm);
+      return Nfsstat4::kOk;
+    }
+    case Op::kSetclientidConfirm: {
+      nfs4::SetclientidConfirmArgs a;
+      if (!nfs4::decode(in, a)) return Nfsstat4::kBadXdr;
+      return state_.setclientid_confirm(a.clientid, a.confirm, principal_of(c.ctx.header));
+    }
+    case Op::kRenew: {
+      nfs4::ClientidArgs a;
+      if (!nfs4::decode(in, a)) return Nfsstat4::kBadXdr;
+      return state_.renew(a.clientid);
+    }
+    case Op::kOpenConfirm: {
+      nfs4::OpenConfirmArgs a;
+      if (!nfs4::decode(in, a)) return Nfsstat4::kBadXdr;
+      if (!c.current.set) return Nfsstat4::kNoFileHandle;
+      if (c.current.pseudo) return Nfsstat4::kIsDir;
+      nfs4::Stateid4 res;
+      if (Nfsstat4 st = state_.open_confirm(a.stateid, c.current.fh, &res); st != Nfsstat4::kOk) {
+        return st;
+      }
+      nfs4::encode_stateid(out, res);
+      return Nfsstat4::kOk;
+    }
+    default:
+      return Nfsstat4::kNotSupp;
+  }
+}
+
+Nfsstat4 Nfs4Program::run_op_v40(std::uint32_t opnum, xdr::XdrDecoder& in, Compound& c,
+                                 xdr::XdrEncoder& out) {
+  const Op op = static_cast<Op>(opnum);
+  if (op != Op::kOpen && op != Op::kOpenConfirm && op != Op::kOpenDowngrade &&
+      op != Op::kClose) {
+    return run_op(opnum, in, c, out);
+  }
+  // Peek at the owner and the seqid; run_op() decodes the arguments again.
+  xdr::XdrDecoder peek = in;
+  Nfs4State::OwnerOp owner;
+  std::uint32_t seqid = 0;
+  Nfsstat4 st = Nfsstat4::kOk;
+  auto by_stateid = [&](const nfs4::Stateid4& sid, std::uint32_t seq) {
+    seqid = seq;
+    return state_.begin_stateid_owner(sid, seq, &owner);
+  };
+  switch (op) {
+    case Op::kOpen: {
+      nfs4::OpenArgs a;
+      if (!nfs4::decode(peek, a)) return Nfsstat4::kBadXdr;
+      seqid = a.seqid;
+      st = state_.begin_open_owner(a.clientid, a.owner, a.seqid, &owner);
+      break;
+    }
+    case Op::kOpenConfirm: {
+      nfs4::OpenConfirmArgs a;
+      if (!nfs4::decode(peek, a)) return Nfsstat4::kBadXdr;
+      st = by_stateid(a.stateid, a.seqid);
+      break;
+    }
+    case Op::kOpenDowngrade: {
+      nfs4::OpenDowngradeArgs a;
+      if (!nfs4::decode(peek, a)) return Nfsstat4::kBadXdr;
+      st = by_stateid(a.stateid, a.seqid);
+      break;
+    }
+    default: {  // CLOSE
+      nfs4::CloseArgs a;
+      if (!nfs4::decode(peek, a)) return Nfsstat4::kBadXdr;
+      st = by_stateid(a.stateid, a.seqid);
+      break;
+    }
+  }
+  if (st != Nfsstat4::kOk) return st;
+  if (owner.replay) {
+    // A retransmission (RFC 7530 §9.1.8): the cached reply, not a rerun.
+    // The current filehandle becomes what the cached request left.
+    if (owner.fh) {
+      if (Nfsstat4 fst = set_fh(c, *owner.fh, &c.current); fst != Nfsstat4::kOk) return fst;
+    }
+    in = peek;  // the arguments are consumed
+    if (!owner.body.empty()) {
+      auto dst = out.reserve(owner.body.size());
+      if (dst.size() != owner.body.size()) return Nfsstat4::kServerFault;
+      std::memcpy(dst.data(), owner.body.data(), dst.size());
+    }
+    return owner.status;
+  }
+  const std::size_t body_pos = out.position();
+  st = run_op(opnum, in, c, out);
+  std::span<const std::uint8_t> body;
+  if (st == Nfsstat4::kOk && out.ok()) body = out.written().subspan(body_pos);
+  std::optional<storage::FileHandle> fh;
+  if (c.current.set) fh = c.current.fh;
+  state_.end_owner_op(owner, seqid, st, body, fh);
+  return st;
 }
 
 }  // namespace nasd::server

@@ -1,5 +1,5 @@
-// Nfs4Program: the NFS version 4 RPC program (100003 v4; minor versions 1
-// and 2, RFC 8881 / RFC 7862) on top of a storage::Backend, as hooks for the
+// Nfs4Program: the NFS version 4 RPC program (100003 v4; minor versions 0,
+// 1 and 2, RFC 7530 / RFC 8881 / RFC 7862) on top of a storage::Backend, as hooks for the
 // pipeline stages (server/program.h).  It shares the pipeline, pools, backend
 // and export table with Nfs3Program; the pipeline dispatches by (program,
 // version).
@@ -10,8 +10,7 @@
 //             finished) and are walked once to size the reply buffer.  An
 //             ArgSlot (1 KiB) could not hold a COMPOUND's decoded operations,
 //             so execute() decodes each operation again just before it runs.
-//   validate  minor version (0 and > 2: NFS4ERR_MINOR_VERS_MISMATCH, minor
-//             version 0 needs SETCLIENTID etc., which come later) and, for
+//   validate  minor version (> 2: NFS4ERR_MINOR_VERS_MISMATCH) and, for
 //             minor version 0, the op count limit (NFS4ERR_RESOURCE); 4.1+
 //             compounds get NFS4ERR_TOO_MANY_OPS from SEQUENCE.
 //   execute   runs the operations in order with the current and saved
@@ -19,7 +18,13 @@
 //             4.1 compounds must start with SEQUENCE (or be a session-less
 //             EXCHANGE_ID / CREATE_SESSION / DESTROY_SESSION /
 //             BIND_CONN_TO_SESSION / DESTROY_CLIENTID); SEQUENCE's slot reply
-//             cache replays a retried request byte for byte.
+//             cache replays a retried request byte for byte.  4.0
+//             compounds have no SEQUENCE: SETCLIENTID / SETCLIENTID_CONFIRM
+//             / RENEW manage the client, and OPEN / OPEN_CONFIRM /
+//             OPEN_DOWNGRADE / CLOSE are sequenced per open-owner with a
+//             one-reply replay cache (RFC 7530 §9.1.7, §9.1.8).  The
+//             SETCLIENTID callback is accepted and never used (no
+//             delegations, so no callbacks).
 //
 // Implemented operations: ACCESS, CLOSE, COMMIT, CREATE, GETATTR, GETFH, LINK,
 // LOOKUP, LOOKUPP, OPEN (CLAIM_NULL, CLAIM_FH; UNCHECKED4, GUARDED4,
@@ -27,12 +32,14 @@
 // READDIR, READLINK, REMOVE, RENAME, RESTOREFH, SAVEFH, SECINFO, SETATTR,
 // WRITE, BIND_CONN_TO_SESSION, EXCHANGE_ID, CREATE_SESSION, DESTROY_SESSION,
 // FREE_STATEID, SECINFO_NO_NAME, SEQUENCE, TEST_STATEID, DESTROY_CLIENTID,
-// RECLAIM_COMPLETE, and for minor version 2 (nfs4_program_42.cc) SEEK,
-// ALLOCATE, DEALLOCATE, COPY (intra-server, synchronous), CLONE, READ_PLUS,
-// GETXATTR, SETXATTR, LISTXATTRS, REMOVEXATTR.  SEQUENCE enforces the
-// session's ca_maxoperations (TOO_MANY_OPS) and ca_maxrequestsize
-// (REQ_TOO_BIG); a result beyond ca_maxresponsesize is REP_TOO_BIG.  Each
-// operation is counted in Nfs4OpMetrics when set.  Every other operation of the minor version answers
+// RECLAIM_COMPLETE; in 4.0 SETCLIENTID, SETCLIENTID_CONFIRM, RENEW,
+// OPEN_CONFIRM (NFS4ERR_NOTSUPP in 4.1 and 4.2); and for minor version 2
+// (nfs4_program_42.cc) SEEK, ALLOCATE, DEALLOCATE, COPY (intra-server,
+// synchronous), CLONE, READ_PLUS, GETXATTR, SETXATTR, LISTXATTRS,
+// REMOVEXATTR.  SEQUENCE enforces the session's ca_maxoperations
+// (TOO_MANY_OPS) and ca_maxrequestsize (REQ_TOO_BIG); a result beyond
+// ca_maxresponsesize is REP_TOO_BIG.  Each operation is counted in
+// Nfs4OpMetrics when set.  Every other operation of the minor version answers
 // NFS4ERR_NOTSUPP; numbers outside it NFS4ERR_OP_ILLEGAL.  READ and WRITE
 // accept the anonymous and bypass stateids (the I/O itself is stateless).
 #pragma once
@@ -99,6 +106,14 @@ class Nfs4Program final : public Program {
 
   std::shared_ptr<const PseudoFs> pseudo(const ExportTable& table);
   nfs4::Nfsstat4 run_op(std::uint32_t op, xdr::XdrDecoder& in, Compound& c, xdr::XdrEncoder& out);
+  // Minor version 0 (nfs4_program.cc, end): run_op_v40 wraps the open-owner
+  // seqid ops (OPEN, OPEN_CONFIRM, OPEN_DOWNGRADE, CLOSE) in the owner's
+  // seqid check and replay cache (RFC 7530 §9.1.7); run_v40_client_op runs
+  // SETCLIENTID, SETCLIENTID_CONFIRM, RENEW and OPEN_CONFIRM.
+  nfs4::Nfsstat4 run_op_v40(std::uint32_t op, xdr::XdrDecoder& in, Compound& c,
+                            xdr::XdrEncoder& out);
+  nfs4::Nfsstat4 run_v40_client_op(nfs4::Op op, xdr::XdrDecoder& in, Compound& c,
+                                   xdr::XdrEncoder& out);
 
   // Operation handlers; each encodes its result body after the status on
   // success (SETATTR also on failure) and returns the status.

@@ -1,6 +1,8 @@
 // NFSv4.1 client, session and open state.  See nfs4_state.h.
 #include "server/nfs4_state.h"
 
+#include "server/nfs4_bytes.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -10,19 +12,9 @@ using nfs4::Nfsstat4;
 
 namespace {
 
-std::string to_string(std::span<const std::uint8_t> b) {
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
-
-std::uint32_t be32(const std::uint8_t* p) {
-  return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
-}
-void put_be32(std::uint8_t* p, std::uint32_t v) {
-  p[0] = static_cast<std::uint8_t>(v >> 24);
-  p[1] = static_cast<std::uint8_t>(v >> 16);
-  p[2] = static_cast<std::uint8_t>(v >> 8);
-  p[3] = static_cast<std::uint8_t>(v);
-}
+using nfs4_bytes::be32;
+using nfs4_bytes::put_be32;
+using nfs4_bytes::to_string;
 
 constexpr std::uint32_t kDenyAccess = 3;
 
@@ -56,6 +48,7 @@ void Nfs4State::drop_client_locked(std::uint64_t clientid) {
   auto it = clients_.find(clientid);
   if (it == clients_.end()) return;
   for (const auto& sid : it->second.sessions) sessions_.erase(sid);
+  drop_owners_locked(clientid);
   for (auto o = opens_.begin(); o != opens_.end();) {
     if (o->second.clientid == clientid) {
       auto range = opens_by_fh_.equal_range(o->second.fh);
@@ -81,7 +74,10 @@ void Nfs4State::expire_locked(Clock::time_point now) {
   for (const auto& [id, c] : clients_) {
     if (c.busy_slots == 0 && now - c.renewed > config_.lease) dead.push_back(id);
   }
-  for (auto id : dead) drop_client_locked(id);
+  for (auto id : dead) {
+    note_expired_locked(clients_.at(id));
+    drop_client_locked(id);
+  }
 }
 
 void Nfs4State::expire() {
@@ -351,22 +347,26 @@ Nfsstat4 Nfs4State::open(std::uint64_t clientid, std::span<const std::uint8_t> o
 }
 
 Nfsstat4 Nfs4State::check_stateid(const nfs4::Stateid4& s, const storage::FileHandle& fh,
-                                  bool write) {
+                                  bool write, std::uint32_t minor) {
   if (s.is_anonymous() || s.is_bypass()) return Nfsstat4::kOk;
   std::lock_guard lock(mu_);
   OpenState* o = nullptr;
-  if (Nfsstat4 st = find_open_locked(s, &o); st != Nfsstat4::kOk) return st;
+  Nfsstat4 st = minor == 0 ? find_open_v40_locked(s, &o) : find_open_locked(s, &o);
+  if (st != Nfsstat4::kOk) return st;
   if (o->fh != to_string(fh.bytes())) return Nfsstat4::kBadStateid;
   if (write && !(o->access & nfs4::kShareAccessWrite)) return Nfsstat4::kOpenMode;
   if (Client* c = client_locked(o->clientid)) c->renewed = now_();
   return Nfsstat4::kOk;
 }
 
-Nfsstat4 Nfs4State::close(const nfs4::Stateid4& s, const storage::FileHandle& fh) {
+Nfsstat4 Nfs4State::close(const nfs4::Stateid4& s, const storage::FileHandle& fh,
+                          std::uint32_t minor) {
   std::lock_guard lock(mu_);
   OpenState* o = nullptr;
-  if (Nfsstat4 st = find_open_locked(s, &o); st != Nfsstat4::kOk) return st;
+  Nfsstat4 st = minor == 0 ? find_open_v40_locked(s, &o) : find_open_locked(s, &o);
+  if (st != Nfsstat4::kOk) return st;
   if (o->fh != to_string(fh.bytes())) return Nfsstat4::kBadStateid;
+  if (minor == 0) note_closed_locked(*o, s.other);
   auto range = opens_by_fh_.equal_range(o->fh);
   for (auto f = range.first; f != range.second; ++f) {
     if (f->second == s.other) {
@@ -381,10 +381,11 @@ Nfsstat4 Nfs4State::close(const nfs4::Stateid4& s, const storage::FileHandle& fh
 
 Nfsstat4 Nfs4State::open_downgrade(const nfs4::Stateid4& s, const storage::FileHandle& fh,
                                    std::uint32_t access, std::uint32_t deny,
-                                   nfs4::Stateid4* out) {
+                                   nfs4::Stateid4* out, std::uint32_t minor) {
   std::lock_guard lock(mu_);
   OpenState* o = nullptr;
-  if (Nfsstat4 st = find_open_locked(s, &o); st != Nfsstat4::kOk) return st;
+  Nfsstat4 st = minor == 0 ? find_open_v40_locked(s, &o) : find_open_locked(s, &o);
+  if (st != Nfsstat4::kOk) return st;
   if (o->fh != to_string(fh.bytes())) return Nfsstat4::kBadStateid;
   if (access == 0 || (access & ~o->access) || (deny & ~o->deny)) return Nfsstat4::kInval;
   o->access = access;

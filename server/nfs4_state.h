@@ -2,7 +2,12 @@
 // §9.1): EXCHANGE_ID client records, CREATE_SESSION sessions with a slot
 // table and a per-slot reply cache (exactly-once semantics, §2.10.6),
 // leases renewed by SEQUENCE and expired lazily, and open stateids with
-// share reservations.
+// share reservations.  NFSv4.0 (RFC 7530; nfs4_state_v40.cc): SETCLIENTID /
+// SETCLIENTID_CONFIRM client records, RENEW, open-owners with their seqid
+// and replay cache (OwnerSeqid), OPEN_CONFIRM; the 4.0 stateid rules.
+//
+// 4.0 callbacks: the SETCLIENTID callback address is accepted and never
+// used; no delegations are handed out, so no callback is ever needed.
 //
 // Back channel: sessions are created without CREATE_SESSION4_FLAG_CONN_BACK_CHAN
 // in the reply, so the server promises no callbacks; it never hands out
@@ -19,18 +24,23 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <unordered_map>
 #include <vector>
 
 #include "protocol/nfs4.h"
+#include "server/nfs4_owner_seqid.h"
 #include "storage/types.h"
 
 namespace nasd::server {
@@ -127,17 +137,92 @@ class Nfs4State {
   /// (kBadStateid), be current (kOldStateid when its seqid is older; seqid 0
   /// means "current", §8.2.2) and allow `write` access when asked
   /// (kOpenMode).  kStaleStateid for another server instance's ids.
+  /// In minor version 0 (`minor` 0) seqid 0 is not special, and the stateid
+  /// of an unconfirmed open is kBadStateid (RFC 7530 §9.1.4).
   nfs4::Nfsstat4 check_stateid(const nfs4::Stateid4& s, const storage::FileHandle& fh,
-                               bool write);
+                               bool write, std::uint32_t minor = 1);
   /// CLOSE (§18.2): frees the open.
-  nfs4::Nfsstat4 close(const nfs4::Stateid4& s, const storage::FileHandle& fh);
+  /// `minor` as check_stateid(); in 4.0 the owner keeps the closed stateid
+  /// for a replay of the CLOSE.
+  nfs4::Nfsstat4 close(const nfs4::Stateid4& s, const storage::FileHandle& fh,
+                       std::uint32_t minor = 1);
   /// OPEN_DOWNGRADE (§18.18): access/deny must be subsets (kInval).
   nfs4::Nfsstat4 open_downgrade(const nfs4::Stateid4& s, const storage::FileHandle& fh,
-                                std::uint32_t access, std::uint32_t deny, nfs4::Stateid4* out);
+                                std::uint32_t access, std::uint32_t deny, nfs4::Stateid4* out,
+                                std::uint32_t minor = 1);
   /// TEST_STATEID for one stateid of `clientid` (§18.48).
   nfs4::Nfsstat4 test_stateid(std::uint64_t clientid, const nfs4::Stateid4& s);
   /// FREE_STATEID (§18.38): kLocksHeld for a live open, kBadStateid unknown.
   nfs4::Nfsstat4 free_stateid(std::uint64_t clientid, const nfs4::Stateid4& s);
+
+  // ------------------------------------------------ NFSv4.0 (nfs4_state_v40.cc)
+
+  struct SetclientidResult {
+    std::uint64_t clientid = 0;
+    nfs4::Verifier4 confirm{};
+  };
+  /// SETCLIENTID (RFC 7530 §16.33.5) for client `id` with `verifier` from
+  /// `principal` (the RPC credential, e.g. "sys:0"): a new client or a
+  /// rebooted one (other verifier) gets a new unconfirmed clientid; the same
+  /// verifier again is a callback update of the confirmed record (same
+  /// clientid, new confirm verifier).  kClidInuse when a confirmed record of
+  /// `id` with live state belongs to another principal; kResource when
+  /// max_clients records exist.  The callback is not stored (never used).
+  nfs4::Nfsstat4 setclientid(std::span<const std::uint8_t> id, const nfs4::Verifier4& verifier,
+                             std::string_view principal, SetclientidResult* r);
+  /// SETCLIENTID_CONFIRM (RFC 7530 §16.34.5): confirms the unconfirmed
+  /// record (dropping a previous confirmed record of the same id and its
+  /// state: the client rebooted), applies a callback update, or accepts a
+  /// retransmission (confirmed record with this confirm verifier).
+  /// kClidInuse for another principal; kStaleClientid for an unknown
+  /// clientid, another server instance's, or a wrong confirm verifier.
+  nfs4::Nfsstat4 setclientid_confirm(std::uint64_t clientid, const nfs4::Verifier4& confirm,
+                                     std::string_view principal);
+  /// RENEW (RFC 7530 §16.29): renews the lease of a confirmed 4.0 client.
+  /// kExpired when its lease expired (and its state was dropped);
+  /// kStaleClientid when unknown, unconfirmed or another instance's.
+  nfs4::Nfsstat4 renew(std::uint64_t clientid);
+
+  /// The owner of one NFSv4.0 seqid-bearing operation between
+  /// begin_owner_op() and end_owner_op().
+  struct OwnerOp {
+    std::uint64_t clientid = 0;
+    std::string owner;           // open_owner4.owner bytes
+    bool replay = false;         // answer with status/body/fh, do not execute
+    nfs4::Nfsstat4 status = nfs4::Nfsstat4::kOk;
+    std::vector<std::uint8_t> body;
+    std::optional<storage::FileHandle> fh;  // current filehandle after the op
+  };
+  /// Starts an OPEN of open-owner (`clientid`, `owner`) with `seqid`
+  /// (RFC 7530 §9.1.7, §16.16.5): checks the clientid (kStaleClientid
+  /// unknown / unconfirmed / other instance, kExpired after its lease
+  /// expired) and renews its lease, then the seqid: kBadSeqid, a replay
+  /// (r->replay), or new (kOk).  An OPEN by an unconfirmed open-owner that
+  /// is not a replay starts it afresh (its unconfirmed opens are dropped).
+  nfs4::Nfsstat4 begin_open_owner(std::uint64_t clientid, std::span<const std::uint8_t> owner,
+                                  std::uint32_t seqid, OwnerOp* r);
+  /// Starts CLOSE / OPEN_DOWNGRADE / OPEN_CONFIRM with open stateid `s`:
+  /// finds its open-owner (also for the stateid of the owner's last CLOSE,
+  /// so that CLOSE can be replayed), kStaleStateid / kBadStateid when there
+  /// is none, renews the lease, then checks `seqid` as begin_open_owner().
+  nfs4::Nfsstat4 begin_stateid_owner(const nfs4::Stateid4& s, std::uint32_t seqid, OwnerOp* r);
+  /// Ends an operation started with kOk and no replay: records `status`,
+  /// `body` and `fh` in the owner's replay cache and advances its seqid
+  /// (OwnerSeqid::record()).
+  void end_owner_op(const OwnerOp& op, std::uint32_t seqid, nfs4::Nfsstat4 status,
+                    std::span<const std::uint8_t> body,
+                    const std::optional<storage::FileHandle>& fh);
+  /// After a 4.0 OPEN of `clientid`/`owner` returned `sid`: true when the
+  /// open-owner is not confirmed yet (OPEN4_RESULT_CONFIRM; the open's
+  /// stateid is unusable until OPEN_CONFIRM).
+  bool open_needs_confirm(std::uint64_t clientid, std::span<const std::uint8_t> owner,
+                          const nfs4::Stateid4& sid);
+  /// OPEN_CONFIRM (RFC 7530 §16.18.5): confirms the open-owner of `s` on
+  /// `fh`; the stateid's seqid advances.  kBadStateid when unknown, for
+  /// another file or already confirmed; kOldStateid / kStaleStateid per the
+  /// 4.0 stateid rules.
+  nfs4::Nfsstat4 open_confirm(const nfs4::Stateid4& s, const storage::FileHandle& fh,
+                              nfs4::Stateid4* out);
 
   /// Removes clients whose lease has expired (with their sessions and
   /// opens).  Called by the operations above; public for tests.
@@ -173,6 +258,13 @@ class Nfs4State {
     std::vector<nfs4::SessionId> sessions;
     std::size_t opens = 0;
     int busy_slots = 0;
+    // NFSv4.0 (SETCLIENTID) records.  ownerid is kV40Prefix + the id, so a
+    // 4.0 and a 4.1 client with the same id string stay apart.
+    bool v40 = false;
+    std::string principal;
+    nfs4::Verifier4 confirm{};
+    std::optional<nfs4::Verifier4> update_confirm;  // pending callback update
+    std::size_t owners = 0;                         // open-owners in owners_
   };
   using Other = std::array<std::uint8_t, 12>;
   struct OpenState {
@@ -181,7 +273,17 @@ class Nfs4State {
     std::string fh;  // handle bytes
     std::uint32_t seqid = 1;
     std::uint32_t access = 0, deny = 0;
+    bool confirmed = true;  // 4.0: false until OPEN_CONFIRM
   };
+  /// A 4.0 open-owner: seqid, replay cache and confirmation.
+  struct OpenOwner {
+    OwnerSeqid seqid;
+    bool confirmed = false;
+    bool busy = false;                       // between begin and end_owner_op
+    std::optional<storage::FileHandle> fh;   // current fh after the cached op
+    std::optional<std::array<std::uint8_t, 12>> closed;  // last CLOSEd stateid
+  };
+  using OwnerKey = std::pair<std::uint64_t, std::string>;
   struct OtherHash {
     std::size_t operator()(const Other& o) const;
   };
@@ -193,6 +295,15 @@ class Nfs4State {
   void drop_client_locked(std::uint64_t clientid);
   Client* client_locked(std::uint64_t clientid);
   nfs4::Nfsstat4 find_open_locked(const nfs4::Stateid4& s, OpenState** out);
+  // 4.0 (nfs4_state_v40.cc)
+  nfs4::Nfsstat4 find_open_v40_locked(const nfs4::Stateid4& s, OpenState** out,
+                                      bool unconfirmed_ok = false);
+  nfs4::Nfsstat4 client_v40_locked(std::uint64_t clientid, Client** out);
+  nfs4::Nfsstat4 renew_v40_locked(std::uint64_t clientid, Client** out);  // + expiry sweep
+  nfs4::Nfsstat4 begin_owner_locked(const OwnerKey& key, std::uint32_t seqid, OwnerOp* r);
+  void drop_owners_locked(std::uint64_t clientid);
+  void note_expired_locked(const Client& c);
+  void note_closed_locked(const OpenState& o, const Other& other);
 
   const Config config_;
   const std::function<Clock::time_point()> now_;
@@ -205,6 +316,14 @@ class Nfs4State {
   std::unordered_map<nfs4::SessionId, Session, SessionHash> sessions_;
   std::unordered_map<Other, OpenState, OtherHash> opens_;
   std::unordered_multimap<std::string, Other> opens_by_fh_;
+  // 4.0 state
+  std::map<OwnerKey, OpenOwner> owners_;
+  std::map<Other, OwnerKey> closed_;          // last CLOSEd stateid -> owner
+  std::set<std::uint64_t> expired_;           // 4.0 clientids whose lease expired
+  std::deque<std::uint64_t> expired_order_;   // oldest first, at most kExpiredMax
+  std::uint64_t next_confirm_ = 1;
+  static constexpr std::size_t kExpiredMax = 4096;
+  static constexpr const char* kV40Prefix = "nfs4.0:";
 };
 
 }  // namespace nasd::server

@@ -2,12 +2,16 @@
 # End-to-end "real work" test for an NFSv3 server, run by the real Linux
 # kernel NFS client inside the linux-nfs-client VM (as root, cwd = mount).
 #
-# Usage (guest): nfs3_real_work.sh MNT [SERVER_IP [restart|no-restart [CONTROL_PORT]]]
+# Usage (guest): nfs3_real_work.sh MNT [SERVER_IP [restart|no-restart [CONTROL_PORT [VERS]]]]
 #   MNT           the NFS mount (linux-nfs-client passes /mnt/nfs)
 #   SERVER_IP     where the restart supervisor listens ("auto" or empty:
 #                 $LNC_SERVER_IP, which linux-nfs-client exports in the guest)
 #   restart       do the crash/restart step (default); no-restart skips it
 #   CONTROL_PORT  the supervisor's TCP port (default 2050)
+#   VERS          the NFS version the mount must show in /proc/mounts
+#                 (vers=VERS; empty: not checked).  On an NFSv4 mount the
+#                 script also mounts the same export with no options and
+#                 checks that the client negotiated vers=4.2.
 #
 # Prints one "PASS ..." / "FAIL ..." line per check, stops at the first
 # failure (exit 1) and always ends with the line "N passed, M failed".
@@ -18,6 +22,7 @@ SERVER_IP="${2:-auto}"
 [ "$SERVER_IP" = auto ] && SERVER_IP="${LNC_SERVER_IP:-}"
 RESTART_MODE="${3:-restart}"
 CONTROL_PORT="${4:-2050}"
+EXPECT_VERS="${5:-}"
 W="$MNT/e2e-work"           # everything this script creates on the mount
 L=/tmp/e2e-local            # guest-local scratch space (not on NFS)
 SRC_TREES=(/usr/include /usr/lib/git-core)   # "real" trees copied to the mount
@@ -100,6 +105,22 @@ as_user() { setpriv --reuid=$NOBODY_UID --regid=$NOBODY_UID --clear-groups "$@";
 echo "== nfs3_real_work: $(grep " $MNT " /proc/mounts || echo "$MNT not in /proc/mounts")"
 echo "== kernel $(uname -r), server ${SERVER_IP:-?}, restart step: $RESTART_MODE"
 [ "$DRY_RUN" = 1 ] || check "mount point is an NFS mount" grep -Eq " $MNT nfs4? " /proc/mounts
+if [ "$DRY_RUN" != 1 ] && [ -n "$EXPECT_VERS" ]; then
+    check_eq "mount negotiated NFS version" "vers=$EXPECT_VERS" \
+        "$(awk -v m="$MNT" '$2 == m {print $4}' /proc/mounts | tr , '\n' | grep '^vers=' || true)"
+fi
+if [ "$DRY_RUN" != 1 ] && [ "$(awk -v m="$MNT" '$2 == m {print $3}' /proc/mounts)" = nfs4 ]; then
+    # A plain mount (no vers, no port option) must get the newest version.
+    PLAIN=/tmp/e2e-plain-mount
+    mkdir -p "$PLAIN"
+    if mount -t nfs "$(awk -v m="$MNT" '$2 == m {print $1}' /proc/mounts)" "$PLAIN"; then
+        got=$(awk -v m="$PLAIN" '$2 == m {print $4}' /proc/mounts | tr , '\n' | grep '^vers=' || true)
+        umount "$PLAIN"
+        check_eq "mount with no options negotiates NFSv4.2" "vers=4.2" "$got"
+    else
+        fail "mount with no options of $(awk -v m="$MNT" '$2 == m {print $1}' /proc/mounts)"
+    fi
+fi
 rm -rf "$W" "$L"
 mkdir -p "$W" "$L"
 cd "$W"

@@ -8,9 +8,10 @@
 #   bash tests/e2e/run.sh --ganesha          # reference: Debian's NFS-Ganesha
 #
 # Environment:
-#   E2E_VERS=V           NFS version to mount: 3 (default), 4.1 or 4.2 (v4
-#                        mounts the export through nasd's pseudo-filesystem and
-#                        skips the restart step: grace/reclaim are not done yet)
+#   E2E_VERS=V           NFS version to mount: 3 (default), 4.0, 4.1 or 4.2
+#                        (v4 mounts the export through nasd's pseudo-filesystem
+#                        and skips the restart step: grace/reclaim are not done
+#                        yet); the guest checks /proc/mounts shows vers=V
 #   E2E_SKIP_RESTART=1   skip the crash/restart step in the guest script
 #   E2E_TIMEOUT=SEC      whole VM run limit (default 900)
 #   E2E_MOUNT_OPTS_EXTRA=O  appended to the mount options (e.g. noacl)
@@ -35,7 +36,7 @@ GUEST_PACKAGES="gcc libc6-dev git"
 PYTHON=/usr/bin/python3     # not a per-user shim: the server runs in a netns as root
 
 die() { echo "$PROG: error: $*" >&2; exit 2; }
-usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
 
 MODE=""
 SERVER_BIN=""
@@ -135,13 +136,13 @@ RESTART=restart
 VERS="${E2E_VERS:-3}"
 case "$VERS" in
     3) ;;
-    4.1|4.2)
+    4.0|4.1|4.2)
         [ "$MODE" = nasd ] && MOUNT_OPTS="proto=tcp,port=$NFS_PORT"
         if [ "$RESTART" = restart ]; then
             echo "$PROG: NFSv$VERS: skipping the restart step (NFSv4 grace/reclaim not implemented yet)"
             RESTART=no-restart
         fi ;;
-    *) die "E2E_VERS must be 3, 4.1 or 4.2" ;;
+    *) die "E2E_VERS must be 3, 4.0, 4.1 or 4.2" ;;
 esac
 VERBOSE=()
 [ "${E2E_VERBOSE:-0}" = 1 ] && VERBOSE=(-v)
@@ -156,7 +157,7 @@ rc=0
     --extra-packages "$GUEST_PACKAGES" \
     --server-log "$LOG_DIR/server.log" --dmesg "$LOG_DIR/dmesg.log" \
     --timeout "${E2E_TIMEOUT:-900}" \
-    --script "$HERE/nfs3_real_work.sh" -- auto "$RESTART" "$CONTROL_PORT" \
+    --script "$HERE/nfs3_real_work.sh" -- auto "$RESTART" "$CONTROL_PORT" "$VERS" \
     2> >(tee "$LOG_DIR/lnc-stderr.log" >&2) | tee "$LOG_DIR/guest.log" || rc=$?
 wait   # for the stderr tee
 T1=$(date +%s)

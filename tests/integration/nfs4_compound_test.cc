@@ -1,5 +1,5 @@
 // NFSv4.1 against the real process with hand-made COMPOUNDs over raw TCP
-// (libnfs speaks only 4.0, which nasd does not serve yet): session set-up,
+// (libnfs speaks only 4.0; see libnfs_v40_test.cc): session set-up,
 // the pseudo-filesystem, OPEN/WRITE/READ/CLOSE, the SEQUENCE reply cache and
 // the COMPOUND error rules (RFC 8881 §2.10.6, §16.2.3, §18).
 #include <cstring>
@@ -7,11 +7,11 @@
 #include <iterator>
 
 #include "tests/integration/integration_fixture.h"
+#include "tests/integration/nfs4_raw.h"
 
 namespace nasd::integration {
 namespace {
 
-constexpr std::uint32_t kNfs4 = 4, kCompound = 1;
 // Operation numbers and statuses (RFC 8881 §16.2, §15.1).
 constexpr std::uint32_t OP_CLOSE = 4, OP_GETATTR = 9, OP_GETFH = 10, OP_LOCK = 12,
                         OP_LOOKUP = 15, OP_OPEN = 18, OP_PUTFH = 22, OP_PUTROOTFH = 24,
@@ -22,83 +22,11 @@ constexpr std::uint32_t NFS4_OK = 0, NFS4ERR_NOENT = 2, NFS4ERR_NOTSUPP = 10004,
                         NFS4ERR_SEQ_MISORDERED = 10063, NFS4ERR_OP_NOT_IN_SESSION = 10071,
                         NFS4ERR_NOFILEHANDLE = 10020;
 
-void put_u64(std::string& s, std::uint64_t v) {
-  put_u32(s, static_cast<std::uint32_t>(v >> 32));
-  put_u32(s, static_cast<std::uint32_t>(v));
-}
-void put_opaque(std::string& s, const std::string& b) {
-  put_u32(s, static_cast<std::uint32_t>(b.size()));
-  s += b;
-  s.append((4 - b.size() % 4) % 4, '\0');
-}
-
-/// A COMPOUND's reply body (after the RPC header) with a read position:
-/// overall status, then (op, status, body) per result.
-struct Result {
-  std::string raw;
-  std::size_t pos = 0;
-  std::uint32_t status = 0;
-  std::uint32_t numres = 0;
-  std::uint32_t u32() {
-    std::uint32_t v = get_u32(raw, pos);
-    pos += 4;
-    return v;
-  }
-  std::uint64_t u64() {
-    std::uint64_t hi = u32();
-    return hi << 32 | u32();
-  }
-  std::string fixed(std::size_t n) {
-    std::string r = raw.substr(pos, n);
-    pos += n + (4 - n % 4) % 4;
-    return r;
-  }
-  std::string opaque() { return fixed(u32()); }
-  /// Reads the next result's op (EXPECTs `op`) and returns its status.
-  std::uint32_t next(std::uint32_t op) {
-    EXPECT_EQ(u32(), op);
-    return u32();
-  }
-};
-
 class Nfs4CompoundTest : public NasdTest {
  protected:
-  /// RPC call header with AUTH_SYS uid 0 / gid 0 (the exports are no_root_squash).
-  std::string header(std::uint32_t xid) {
-    std::string s;
-    for (std::uint32_t v : {xid, 0u, 2u, 100003u, kNfs4, kCompound}) put_u32(s, v);
-    std::string cred;
-    put_u32(cred, 0);  // stamp
-    put_opaque(cred, "test");
-    put_u32(cred, 0);
-    put_u32(cred, 0);
-    put_u32(cred, 0);
-    put_u32(s, 1);  // AUTH_SYS
-    put_opaque(s, cred);
-    put_u32(s, 0);
-    put_u32(s, 0);
-    return s;
-  }
   /// Sends COMPOUND(tag "t", minor, ops) and returns the result.
   Result compound(const std::string& ops, std::uint32_t nops, std::uint32_t minor = 1) {
-    std::string rec = header(++xid_);
-    put_opaque(rec, "t");
-    put_u32(rec, minor);
-    put_u32(rec, nops);
-    rec += ops;
-    EXPECT_TRUE(conn_->send_record(rec));
-    auto reply = conn_->recv_record();
-    Result res;
-    if (!reply) {
-      ADD_FAILURE() << "no reply";
-      return res;
-    }
-    EXPECT_EQ(get_u32(*reply, 20), 0u) << "accept_stat";
-    res.raw = reply->substr(24);
-        res.status = res.u32();
-    res.opaque();  // tag
-    res.numres = res.u32();
-    return res;
+    return nfs4_compound(*conn_, ++xid_, ops, nops, minor);
   }
   /// EXCHANGE_ID + CREATE_SESSION; leaves the session id in sid_.
   void open_session() {
@@ -169,11 +97,11 @@ class Nfs4CompoundTest : public NasdTest {
   std::string sid_;
 };
 
-TEST_F(Nfs4CompoundTest, MinorVersionZeroIsMismatch) {
+TEST_F(Nfs4CompoundTest, MinorVersionThreeIsMismatch) {
   conn_ = std::make_unique<RawConnection>(nasd_->nfs_port());
   std::string ops;
   put_u32(ops, OP_PUTROOTFH);
-  Result r = compound(ops, 1, 0);
+  Result r = compound(ops, 1, 3);
   EXPECT_EQ(r.status, NFS4ERR_MINOR_VERS_MISMATCH);
   EXPECT_EQ(r.numres, 0u);
 }
@@ -364,6 +292,20 @@ TEST_F(Nfs4CompoundTest, OperationsAreCountedPerOperationAndTheExportIsNamed) {
   // The COMPOUND named export 1: its per-export series moved.
   EXPECT_EQ(before + 1,
             metric_value(text, "nasd_export_requests_total" + labels).value_or(-1));
+}
+
+TEST_F(Nfs4CompoundTest, FourZeroOnlyOpsAreNotSuppInFourOne) {
+  // RFC 8881 §18.x: SETCLIENTID, SETCLIENTID_CONFIRM, RENEW and OPEN_CONFIRM
+  // MUST NOT be used in 4.1; the server answers NFS4ERR_NOTSUPP.
+  open_session();
+  for (std::uint32_t op : {35u /* SETCLIENTID */, 36u /* SETCLIENTID_CONFIRM */,
+                           30u /* RENEW */, 20u /* OPEN_CONFIRM */}) {
+    std::string ops = sequence();
+    put_u32(ops, op);
+    ops.append(32, '\0');
+    Result r = compound(ops, 2);
+    EXPECT_EQ(r.status, NFS4ERR_NOTSUPP) << op;
+  }
 }
 
 }  // namespace
