@@ -4,7 +4,9 @@
 // connection and several connections, and prints one JSON line:
 //   {"workload":..., "server":..., "ops":N, "seconds":S, "ops_per_s":...,
 //    "mb_per_s":..., "p50_us":..., "p99_us":..., "max_us":..., "errors":N,
-//    "verify_errors":N, "peak_rss_kb":N}
+//    "verify_errors":N, "peak_rss_kb":N, "server_cpu_us_per_op":X}
+// (server CPU time, user + system, spent per op during the measurement:
+// less sensitive than ops/s to other load on a shared machine)
 // An "op" is one whole unit of the workload (e.g. open+read+close of a small
 // file); latency is measured per op.  Content read back is verified.
 //
@@ -24,6 +26,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <nfsc/libnfs.h>
 
@@ -33,6 +36,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <functional>
 #include <memory>
 #include <random>
@@ -89,6 +94,23 @@ long rss_kb(int pid, const char* field) {
   return 0;
 }
 
+/// CPU time (user + system) the process has used so far, in µs; 0 when
+/// unknown.  From /proc/PID/stat fields 14 and 15 (clock ticks).
+double cpu_us(int pid) {
+  if (pid <= 0) return 0;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i >= 14) ticks += std::stod(field);
+  }
+  return ticks * 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 struct Stats {
   std::vector<std::uint32_t> latencies_us;
   std::uint64_t ops = 0, bytes = 0, errors = 0, verify_errors = 0;
@@ -133,6 +155,7 @@ class Bench {
       }
     }
     rss_start_ = rss_kb(cfg_.server_pid, "VmRSS:");
+    cpu_start_us_ = cpu_us(cfg_.server_pid);
     begin_ = Clock::now();
     deadline_ = begin_ + std::chrono::duration_cast<Clock::duration>(
                              std::chrono::duration<double>(cfg_.seconds));
@@ -341,16 +364,19 @@ class Bench {
       return l.empty() ? 0 : l[std::min(l.size() - 1, static_cast<std::size_t>(p * l.size()))];
     };
     peak_rss_ = std::max(peak_rss_, rss_kb(cfg_.server_pid, "VmRSS:"));
+    const double server_cpu = cfg_.server_pid > 0 && stats_.ops > 0
+                                  ? (cpu_us(cfg_.server_pid) - cpu_start_us_) / stats_.ops
+                                  : 0;
     std::printf(
         "{\"workload\":\"%s\",\"server\":\"%s\",\"connections\":%u,\"depth\":%u,\"ops\":%llu,"
         "\"seconds\":%.3f,\"ops_per_s\":%.1f,\"mb_per_s\":%.2f,\"p50_us\":%u,\"p99_us\":%u,"
         "\"max_us\":%u,\"errors\":%llu,\"verify_errors\":%llu,\"rss_start_kb\":%ld,"
-        "\"peak_rss_kb\":%ld}\n",
+        "\"peak_rss_kb\":%ld,\"server_cpu_us_per_op\":%.1f}\n",
         cfg_.workload.c_str(), cfg_.server.c_str(), cfg_.connections, cfg_.depth,
         static_cast<unsigned long long>(stats_.ops), secs, stats_.ops / secs,
         stats_.bytes / secs / 1e6, pct(0.5), pct(0.99), l.empty() ? 0 : l.back(),
         static_cast<unsigned long long>(stats_.errors),
-        static_cast<unsigned long long>(stats_.verify_errors), rss_start_, peak_rss_);
+        static_cast<unsigned long long>(stats_.verify_errors), rss_start_, peak_rss_, server_cpu);
   }
 
  private:
@@ -418,6 +444,7 @@ class Bench {
   Clock::time_point begin_, deadline_;
   long active_ = 0;
   long peak_rss_ = 0, rss_start_ = 0;
+  double cpu_start_us_ = 0;  // the server's CPU time when the measurement began
   std::uint64_t polls_ = 0;
 };
 
@@ -434,7 +461,7 @@ int main(int argc, char** argv) {
   app.add_option("--depth", cfg.depth, "ops in flight per connection")->check(CLI::Range(1u, 4096u));
   app.add_option("--connections", cfg.connections, "connections")->check(CLI::Range(1u, 256u));
   app.add_option("--seconds", cfg.seconds, "measured duration")->check(CLI::Range(0.1, 3600.0));
-  app.add_option("--server-pid", cfg.server_pid, "sample this process's RSS");
+  app.add_option("--server-pid", cfg.server_pid, "sample this process's RSS and CPU time");
   app.add_flag("--prepare-only", cfg.prepare_only, "only create the data set");
   app.add_flag("--skip-prepare", cfg.skip_prepare, "assume the data set exists");
   CLI11_PARSE(app, argc, argv);

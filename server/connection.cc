@@ -1,6 +1,10 @@
 #include "server/connection.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
 
 #include <cstring>
 
@@ -20,11 +24,21 @@ Connection::Connection(asio::ip::tcp::socket socket, Pipeline& pipeline, Connect
       pipeline_(pipeline),
       limits_(limits),
       assembler_(limits.max_record_bytes),
-      read_timer_(strand_),
-      write_timer_(strand_) {
+      tick_timer_(strand_) {
+  // Deadlines are checked by one ticking timer at a quarter of the shortest
+  // timeout, not by re-armed timers: re-arming a timer for every record costs
+  // system calls (timerfd_settime), a deadline is a store.
+  auto shortest = std::chrono::seconds::max();
+  for (auto t : {limits_.idle_timeout, limits_.record_timeout}) {
+    if (t.count() > 0) shortest = std::min(shortest, t);
+  }
+  tick_period_ = std::clamp<std::chrono::milliseconds>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(shortest) / 4,
+      std::chrono::milliseconds(50), std::chrono::milliseconds(5000));
   boost::system::error_code ec;
-  auto ep = socket_.remote_endpoint(ec);
-  if (!ec) peer_text_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+  peer_ = socket_.remote_endpoint(ec);  // fixed for the connection's life: read once
+  if (!ec) peer_text_ = peer_.address().to_string() + ":" + std::to_string(peer_.port());
+  local_ = socket_.local_endpoint(ec);
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   pipeline_.metrics().connections().Increment();
   pipeline_.metrics().connections_total().Increment();
@@ -45,37 +59,75 @@ void Connection::fail(const char* why) {
   if (closed_) return;
   closed_ = true;
   spdlog::info("connection close {} ({})", peer_text_, why);
-  boost::system::error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
-  disarm(read_timer_);
-  disarm(write_timer_);
+  std::deque<PacketPtr> dropped;
+  {
+    // Under out_mu_: no sender may use the descriptor once it is closed
+    // (its number could be reused at once).
+    std::lock_guard lock(out_mu_);
+    out_closed_ = true;
+    boost::system::error_code ec;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    // Deferred calls point back to this connection: drop them.
+    for (auto& p : deferred_) {
+      p->sink.reset();
+      dropped.push_back(std::move(p));
+      --in_flight_;
+    }
+    deferred_.clear();
+    // A write in progress still uses the front reply; its completion drops it.
+    while (replies_.size() > (writing_ ? 1u : 0u)) {
+      dropped.push_back(std::move(replies_.back()));
+      replies_.pop_back();
+      --in_flight_;
+    }
+  }
+  disarm(read_deadline_);
+  disarm(write_deadline_);
+  boost::system::error_code ignored;
+  tick_timer_.cancel(ignored);
   buffer_.release();
-  deferred_.clear();  // these packets point back to this connection
-  // A write in progress still uses the front reply; its completion drops it.
-  while (replies_.size() > (writing_ ? 1u : 0u)) replies_.pop_back();
 }
 
-void Connection::arm(asio::steady_timer& timer, std::chrono::seconds after,
-                     ConnectionTimeout kind) {
-  if (after.count() == 0) return disarm(timer);
-  timer.expires_after(after);
-  timer.async_wait(asio::bind_executor(
-      strand_, [self = shared_from_this(), &timer, kind](const boost::system::error_code& ec) {
+void Connection::arm(Deadline& d, std::chrono::seconds after, ConnectionTimeout kind) {
+  if (after.count() == 0) return disarm(d);
+  d.at = std::chrono::steady_clock::now() + after;
+  d.kind = kind;
+  if (!ticking_) tick();
+}
+
+void Connection::disarm(Deadline& d) { d.at = std::chrono::steady_clock::time_point::max(); }
+
+void Connection::tick() {
+  ticking_ = true;
+  tick_timer_.expires_after(tick_period_);
+  tick_timer_.async_wait(asio::bind_executor(
+      strand_, [self = shared_from_this()](const boost::system::error_code& ec) {
+        self->ticking_ = false;
         if (ec || self->closed_) return;
-        if (timer.expiry() > asio::steady_timer::clock_type::now()) return;  // re-armed since
-        self->on_timeout(kind);
+        const auto now = std::chrono::steady_clock::now();
+        for (Deadline* d : {&self->read_deadline_, &self->write_deadline_}) {
+          if (self->closed_ || now < d->at) continue;
+          disarm(*d);
+          self->on_timeout(d->kind);
+        }
+        const auto never = std::chrono::steady_clock::time_point::max();
+        if (!self->closed_ && !self->ticking_ &&
+            (self->read_deadline_.at != never || self->write_deadline_.at != never)) {
+          self->tick();
+        }
       }));
 }
 
-void Connection::disarm(asio::steady_timer& timer) {
-  timer.expires_at(asio::steady_timer::time_point::max());
-}
-
 void Connection::on_timeout(ConnectionTimeout kind) {
-  if (kind == ConnectionTimeout::kIdle && in_flight_ > 0) {
+  std::size_t in_flight;
+  {
+    std::lock_guard lock(out_mu_);
+    in_flight = in_flight_;
+  }
+  if (kind == ConnectionTimeout::kIdle && in_flight > 0) {
     // Calls are still being served: not idle.  Look again later.
-    return arm(read_timer_, limits_.idle_timeout, kind);
+    return arm(read_deadline_, limits_.idle_timeout, kind);
   }
   pipeline_.metrics().timeout(kind).Increment();
   switch (kind) {
@@ -96,22 +148,47 @@ void Connection::on_timeout(ConnectionTimeout kind) {
 
 void Connection::read_header() {
   if (closed_) return;
-  if (in_flight_ >= limits_.max_in_flight_per_connection) {
-    waiting_ = Waiting::kInFlight;  // resumed by write completion
-    disarm(read_timer_);            // a stalled reply write has its own timer
+  {
+    std::lock_guard lock(out_mu_);
+    if (in_flight_ >= limits_.max_in_flight_per_connection) {
+      waiting_ = Waiting::kInFlight;  // resumed by call_done()
+      parked_in_flight_ = true;
+      disarm(read_deadline_);            // a stalled reply write has its own timer
+      return;
+    }
+    if (output_full()) {
+      waiting_ = Waiting::kOutput;  // resumed by call_done()
+      parked_output_ = true;
+      disarm(read_deadline_);
+      return;
+    }
+  }
+  if (!in_record_) arm(read_deadline_, limits_.idle_timeout, ConnectionTimeout::kIdle);
+  if (ahead_end_ - ahead_begin_ >= sizeof header_) {
+    std::memcpy(header_, ahead_.data() + ahead_begin_, sizeof header_);
+    ahead_begin_ += sizeof header_;
+    if (++records_in_turn_ < kRecordsPerTurn) return on_header({});
+    // Let the other connections on this thread have a turn.
+    records_in_turn_ = 0;
+    asio::post(strand_, [self = shared_from_this()] { self->on_header({}); });
     return;
   }
-  if (output_full()) {
-    waiting_ = Waiting::kOutput;  // resumed by uncharge()
-    disarm(read_timer_);
-    return;
-  }
-  if (!in_record_) arm(read_timer_, limits_.idle_timeout, ConnectionTimeout::kIdle);
-  asio::async_read(socket_, asio::buffer(header_),
-                   asio::bind_executor(strand_, [self = shared_from_this()](
-                                                    const boost::system::error_code& ec, std::size_t) {
-                     self->on_header(ec);
-                   }));
+  records_in_turn_ = 0;
+  const std::size_t left = ahead_end_ - ahead_begin_;
+  std::memmove(ahead_.data(), ahead_.data() + ahead_begin_, left);
+  ahead_begin_ = 0;
+  ahead_end_ = left;
+  socket_.async_read_some(
+      asio::buffer(ahead_.data() + left, ahead_.size() - left),
+      asio::bind_executor(strand_, [self = shared_from_this()](const boost::system::error_code& ec,
+                                                                std::size_t n) {
+        if (ec) {
+          const bool clean = ec == asio::error::eof && !self->in_record_ && self->ahead_end_ == 0;
+          return self->fail(clean ? "eof" : ec == asio::error::eof ? "eof in record" : "read error");
+        }
+        self->ahead_end_ += n;
+        self->read_header();
+      }));
 }
 
 void Connection::on_header(const boost::system::error_code& ec) {
@@ -120,7 +197,7 @@ void Connection::on_header(const boost::system::error_code& ec) {
   std::memcpy(&raw, header_, 4);
   if (!in_record_) {
     in_record_ = true;
-    arm(read_timer_, limits_.record_timeout, ConnectionTimeout::kRecord);
+    arm(read_deadline_, limits_.record_timeout, ConnectionTimeout::kRecord);
   }
   switch (assembler_.on_header(ntohl(raw))) {
     case rpc::RecordAssembler::Step::kReadFragment:
@@ -140,7 +217,7 @@ void Connection::on_header(const boost::system::error_code& ec) {
 template <class Source>
 void Connection::park(Waiting what, Source& source) {
   waiting_ = what;
-  disarm(read_timer_);  // waiting on the server, not on the client
+  disarm(read_deadline_);  // waiting on the server, not on the client
   std::weak_ptr<Connection> weak = weak_from_this();
   auto strand = strand_;
   source.notify_on_release([weak, strand] {
@@ -163,8 +240,15 @@ void Connection::prepare_fragment() {
 }
 
 void Connection::read_fragment() {
-  auto dst = asio::buffer(buffer_.data() + assembler_.received(), assembler_.fragment_length());
-  asio::async_read(socket_, dst,
+  std::uint8_t* dst = buffer_.data() + assembler_.received();
+  const std::size_t want = assembler_.fragment_length();
+  // Whatever of the fragment already sits in the read-ahead buffer is
+  // copied; the rest is read straight into the record's buffer.
+  const std::size_t have = std::min(want, ahead_end_ - ahead_begin_);
+  if (have) std::memcpy(dst, ahead_.data() + ahead_begin_, have);
+  ahead_begin_ += have;
+  if (have == want) return on_fragment({});
+  asio::async_read(socket_, asio::buffer(dst + have, want - have),
                    asio::bind_executor(strand_, [self = shared_from_this()](
                                                     const boost::system::error_code& ec, std::size_t) {
                      self->on_fragment(ec);
@@ -189,15 +273,13 @@ void Connection::submit_record() {
   packet->request_length = assembler_.record_length();
   packet->sink = shared_from_this();
   packet->received = std::chrono::steady_clock::now();
-  boost::system::error_code ep_ec;
-  auto ep = socket_.remote_endpoint(ep_ec);
-  if (!ep_ec) {
-    packet->ctx.peer = ep.address();
-    packet->ctx.peer_port = ep.port();
+  packet->ctx.peer = peer_.address();
+  packet->ctx.peer_port = peer_.port();
+  packet->ctx.local = local_.address();
+  {
+    std::lock_guard lock(out_mu_);
+    ++in_flight_;
   }
-  auto local = socket_.local_endpoint(ep_ec);
-  if (!ep_ec) packet->ctx.local = local.address();
-  ++in_flight_;
   pipeline_.submit(std::move(packet));
   read_header();
 }
@@ -209,7 +291,7 @@ void Connection::resume() {
     case Waiting::kPacket:
       return submit_record();
     case Waiting::kBuffer:
-      arm(read_timer_, limits_.record_timeout, ConnectionTimeout::kRecord);
+      arm(read_deadline_, limits_.record_timeout, ConnectionTimeout::kRecord);
       return prepare_fragment();
     case Waiting::kInFlight:
     case Waiting::kOutput:
@@ -220,97 +302,138 @@ void Connection::resume() {
 
 bool Connection::output_full() const {
   return limits_.max_output_bytes != 0 &&
-         (!deferred_.empty() || charged_.load(std::memory_order_relaxed) >= limits_.max_output_bytes);
+         (!deferred_.empty() || charged_ >= limits_.max_output_bytes);
 }
 
 bool Connection::try_charge_reply(Packet& packet, std::size_t bytes) {
   if (limits_.max_output_bytes == 0) return true;
-  std::size_t cur = charged_.load(std::memory_order_relaxed);
-  do {
-    if (cur != 0 && cur + bytes > limits_.max_output_bytes) return false;
-  } while (!charged_.compare_exchange_weak(cur, cur + bytes, std::memory_order_relaxed));
+  std::lock_guard lock(out_mu_);
+  // Deferred calls go first; beyond them, a reply fits when the budget has
+  // room or nothing is charged (one reply larger than the budget still goes).
+  if (!deferred_.empty() || (charged_ != 0 && charged_ + bytes > limits_.max_output_bytes)) {
+    return false;
+  }
+  charged_ += bytes;
   packet.charged_reply_bytes = bytes;
   return true;
 }
 
 void Connection::defer_call(PacketPtr packet) {
-  asio::post(strand_, [self = shared_from_this(), p = std::move(packet)]() mutable {
-    if (self->closed_) {
-      p->sink.reset();
-      --self->in_flight_;
-      return;  // dropped with its buffers
-    }
-    self->deferred_.push_back(std::move(p));
-    // Replies may have drained since the parse stage looked.
-    self->drain_deferred();
-  });
+  std::unique_lock lock(out_mu_);
+  if (out_closed_) {
+    packet->sink.reset();
+    PacketPtr dropped = std::move(packet);
+    return call_done(lock, 0);
+  }
+  deferred_.push_back(std::move(packet));
+  // Replies may have been written since the charge was refused.
+  std::vector<PacketPtr> ready = take_fitting_deferred();
+  lock.unlock();
+  for (auto& p : ready) pipeline_.resume_deferred(std::move(p));
 }
 
-void Connection::drain_deferred() {
-  while (!deferred_.empty() && !closed_) {
+std::vector<PacketPtr> Connection::take_fitting_deferred() {
+  std::vector<PacketPtr> ready;
+  while (!deferred_.empty()) {
     PacketPtr& p = deferred_.front();
     const std::size_t cls = pool::BufferPool::class_for(p->reply_size);
     const std::size_t bytes =
         cls < pool::BufferPool::kClassSizes.size() ? pool::BufferPool::kClassSizes[cls] : 0;
-    if (!try_charge_reply(*p, bytes)) return;
-    PacketPtr next = std::move(p);
+    if (charged_ != 0 && charged_ + bytes > limits_.max_output_bytes) break;
+    charged_ += bytes;
+    p->charged_reply_bytes = bytes;
+    ready.push_back(std::move(p));
     deferred_.pop_front();
-    pipeline_.resume_deferred(std::move(next));
   }
+  return ready;
 }
 
-void Connection::uncharge(std::size_t bytes) {
-  if (bytes == 0) return;
-  charged_.fetch_sub(bytes, std::memory_order_relaxed);
-  if (closed_) return;
-  drain_deferred();
-  if (waiting_ == Waiting::kOutput && !output_full()) resume();
+void Connection::call_done(std::unique_lock<std::mutex>& lock, std::size_t charged) {
+  --in_flight_;
+  charged_ -= charged;
+  std::vector<PacketPtr> ready;
+  if (charged != 0 && !deferred_.empty() && !out_closed_) ready = take_fitting_deferred();
+  bool resume = false;
+  if (parked_in_flight_ && in_flight_ < limits_.max_in_flight_per_connection) {
+    parked_in_flight_ = false;
+    resume = true;
+  }
+  if (parked_output_ && !output_full()) {
+    parked_output_ = false;
+    resume = true;
+  }
+  lock.unlock();
+  for (auto& p : ready) pipeline_.resume_deferred(std::move(p));
+  if (resume) asio::post(strand_, [self = shared_from_this()] { self->resume(); });
 }
 
 void Connection::send_reply(PacketPtr packet) {
-  // The handler owns the packet (move-only; no allocation per reply).
-  asio::post(strand_, [self = shared_from_this(), p = std::move(packet)]() mutable {
-    // Back on its connection the packet must not point to it: a queued reply
-    // holding `sink` would form a cycle that outlives the io_context (and the
-    // pools) when the server stops while a write is stalled.
-    p->sink.reset();
-    if (self->closed_) {
-      --self->in_flight_;
-      self->charged_.fetch_sub(p->charged_reply_bytes, std::memory_order_relaxed);
-      return;  // dropped: the packet and its buffers go back to their pools
+  // Back on its connection the packet must not point to it: a queued reply
+  // holding `sink` would form a cycle that outlives the io_context (and the
+  // pools) when the server stops while a write is stalled.  The caller
+  // holds its own reference while this runs.
+  packet->sink.reset();
+  const std::size_t charged = packet->charged_reply_bytes;
+  std::unique_lock lock(out_mu_);
+  if (out_closed_ || !packet->reply) {  // dropped: buffers go back to their pools
+    PacketPtr dropped = std::move(packet);
+    return call_done(lock, charged);
+  }
+  if (!writing_ && replies_.empty()) {
+    // Nothing queued ahead: send from this thread, without blocking.
+    const std::size_t len = rpc::kRecordMarkBytes + packet->out->position();
+    const ssize_t n = ::send(socket_.native_handle(), packet->reply.data(), len,
+                             MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(len)) {
+      PacketPtr sent = std::move(packet);
+      return call_done(lock, charged);
     }
-    if (!p->reply) {  // call dropped without a reply
-      --self->in_flight_;
-      const std::size_t charged = p->charged_reply_bytes;
-      p.reset();
-      self->uncharge(charged);
-      if (self->waiting_ == Waiting::kInFlight) self->resume();
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      PacketPtr dropped = std::move(packet);
+      call_done(lock, charged);
+      asio::post(strand_, [self = shared_from_this()] { self->fail("write error"); });
       return;
     }
-    self->replies_.push_back(std::move(p));
-    self->write_next();
-  });
+    front_sent_ = n > 0 ? static_cast<std::size_t>(n) : 0;
+  }
+  replies_.push_back(std::move(packet));
+  if (writing_) return;
+  writing_ = true;
+  lock.unlock();
+  asio::post(strand_, [self = shared_from_this()] { self->write_next(); });
 }
 
 void Connection::write_next() {
-  if (writing_ || replies_.empty() || closed_) return;
-  writing_ = true;
+  std::unique_lock lock(out_mu_);
+  if (out_closed_ || replies_.empty()) {
+    writing_ = false;
+    return;
+  }
   Packet& p = *replies_.front();
   const std::size_t len = rpc::kRecordMarkBytes + p.out->position();
-  arm(write_timer_, limits_.record_timeout, ConnectionTimeout::kWrite);
-  asio::async_write(socket_, asio::buffer(p.reply.data(), len),
+  auto rest = asio::buffer(p.reply.data() + front_sent_, len - front_sent_);
+  lock.unlock();
+  arm(write_deadline_, limits_.record_timeout, ConnectionTimeout::kWrite);
+  asio::async_write(socket_, rest,
                     asio::bind_executor(strand_, [self = shared_from_this()](
                                                      const boost::system::error_code& ec, std::size_t) {
-                      self->writing_ = false;
-                      disarm(self->write_timer_);
-                      const std::size_t charged = self->replies_.front()->charged_reply_bytes;
-                      self->replies_.pop_front();  // the reply buffer goes back to the pool
-                      if (self->closed_) return;
-                      --self->in_flight_;
-                      if (ec) return self->fail("write error");
-                      self->uncharge(charged);
-                      if (self->waiting_ == Waiting::kInFlight) self->resume();
-                      self->write_next();
+                      disarm(self->write_deadline_);
+                      PacketPtr done;
+                      {
+                        std::unique_lock lock(self->out_mu_);
+                        done = std::move(self->replies_.front());
+                        self->replies_.pop_front();
+                        self->front_sent_ = 0;
+                        self->call_done(lock, done->charged_reply_bytes);
+                      }
+                      if (ec) {
+                        std::lock_guard lock(self->out_mu_);
+                        self->writing_ = false;
+                      } else {
+                        self->write_next();
+                        return;
+                      }
+                      self->fail("write error");
                     }));
 }
 

@@ -1,8 +1,10 @@
 // Connection: one client TCP connection (ONC RPC record marking, RFC 5531
-// §11).  Reads the 4-byte fragment header into a small member buffer, then
-// the fragment into a right-sized buffer from the request pool, hands
-// complete records to the pipeline as packets, and writes replies back in
-// the order they finish.
+// §11).  Reads from the socket into a small read-ahead buffer (kReadAhead
+// bytes, part of the connection), takes each fragment header from it, then
+// copies the fragment into a right-sized buffer from the request pool (the
+// part not yet received is read straight into that buffer), hands complete
+// records to the pipeline as packets, and writes replies back.  One read
+// usually brings several pipelined calls: one recv(2) for many records.
 //
 // Backpressure: when no request buffer (while receiving) or packet (for a
 // complete record) is free, or the connection already has
@@ -12,29 +14,40 @@
 // closed at once; calls still in the pipeline finish and are dropped, their
 // buffers returned.
 //
+// Replies are sent by the thread that finished the call (a persist worker),
+// with one non-blocking send(2) when nothing else is queued on the
+// connection: no hand-off back to a network thread, which would cost two
+// context switches per call.  When the socket buffer is full the rest goes
+// out through an asynchronous write on the connection's strand, and later
+// replies queue behind it, in order.
+//
 // Timeouts (each 0 = off): a connection with no call outstanding that sends
 // no new record for `idle_timeout` is closed; a record must arrive whole
 // within `record_timeout` of its first fragment header (time spent parked on
 // the server's own backpressure does not count), and each reply write must
 // finish within `record_timeout` — so a slow, stuck or never-reading client
-// cannot hold pool buffers for long.
+// cannot hold pool buffers for long.  Deadlines are checked by one timer
+// ticking at a quarter of the shortest timeout (50 ms..5 s), so a timeout
+// fires up to that much late.
 //
 // Output budget (`max_output_bytes`, 0 = off): the reply buffers of this
-// connection's calls — taken in the parse stage, held until the reply is
+// connection's calls — taken in the validate step, held until the reply is
 // written to the socket — are charged to the connection.  A call whose reply
 // would take the charge above the budget (unless nothing is charged) is
-// handed back by the parse stage and kept here, decoded, until earlier
+// handed back by the validate step and kept here, decoded, until earlier
 // replies are written; meanwhile the connection reads no new records.  So a
 // client that never reads its replies holds at most max(budget, one reply)
 // of the reply pool, and everyone else keeps the rest.
 #pragma once
 
-#include <atomic>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -66,7 +79,8 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   void close();
   void send_reply(PacketPtr packet) override;
   /// Charges `bytes` of reply buffer to the output budget (any thread); false
-  /// when it would go above `max_output_bytes` while something is charged.
+  /// when it would go above `max_output_bytes` while something is charged,
+  /// or when earlier calls are already deferred.
   bool try_charge_reply(Packet& packet, std::size_t bytes) override;
   /// Keeps `packet` until the budget has room, then resubmits it.
   void defer_call(PacketPtr packet) override;
@@ -89,19 +103,31 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   /// reports a returned resource.
   template <class Source>
   void park(Waiting what, Source& source);
+  /// Starts the asynchronous write of the front queued reply (strand).
   void write_next();
-  /// Returns `bytes` to the output budget (strand), resubmits deferred calls
-  /// that now fit and resumes reading when the budget allows.
-  void uncharge(std::size_t bytes);
-  /// Resubmits deferred calls, oldest first, while their replies fit.
-  void drain_deferred();
-  /// True when no new record may be read because of the output budget.
+  /// Called with out_mu_ held when a call finished (its reply written or
+  /// dropped) with `charged` bytes charged to the output budget: resubmits
+  /// deferred calls that now fit and resumes a reader parked on the
+  /// in-flight or output limit.  Returns with the lock released.
+  void call_done(std::unique_lock<std::mutex>& lock, std::size_t charged);
+  /// Deferred calls, oldest first, whose replies now fit the budget, charged
+  /// (out_mu_ held).
+  std::vector<PacketPtr> take_fitting_deferred();
+  /// True when no new record may be read because of the output budget
+  /// (out_mu_ held).
   bool output_full() const;
   void fail(const char* why);
-  /// (Re)starts `timer` to fire `kind` after `after`; 0 disarms it.
-  void arm(boost::asio::steady_timer& timer, std::chrono::seconds after, ConnectionTimeout kind);
-  /// Stops `timer` (a handler already queued sees the far expiry and ignores it).
-  static void disarm(boost::asio::steady_timer& timer);
+  /// A timeout to fire at `at` (time_point::max(): none).
+  struct Deadline {
+    std::chrono::steady_clock::time_point at = std::chrono::steady_clock::time_point::max();
+    ConnectionTimeout kind = ConnectionTimeout::kIdle;
+  };
+  /// Sets `d` to fire `kind` `after` from now (checked every tick_period_,
+  /// so it fires up to a quarter of the shortest timeout late); 0 disarms it.
+  void arm(Deadline& d, std::chrono::seconds after, ConnectionTimeout kind);
+  static void disarm(Deadline& d);
+  /// Starts the timer that checks the deadlines (strand).
+  void tick();
   void on_timeout(ConnectionTimeout kind);
 
   boost::asio::ip::tcp::socket socket_;
@@ -109,19 +135,34 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   Pipeline& pipeline_;
   const ConnectionLimits limits_;
   rpc::RecordAssembler assembler_;
-  boost::asio::steady_timer read_timer_;   // idle or record timeout
-  boost::asio::steady_timer write_timer_;  // reply write timeout
+  boost::asio::steady_timer tick_timer_;   // checks the deadlines while one is set
+  std::chrono::milliseconds tick_period_{5000};
+  bool ticking_ = false;
+  Deadline read_deadline_;                 // idle or record timeout
+  Deadline write_deadline_;                // reply write timeout
   bool in_record_ = false;                 // a record's first header has been read
   std::uint8_t header_[4] = {};
+  static constexpr std::size_t kReadAhead = 4096;   // bytes read from the socket at once
+  static constexpr unsigned kRecordsPerTurn = 32;   // records taken from it before yielding
+  std::array<std::uint8_t, kReadAhead> ahead_{};     // bytes received, not yet consumed
+  std::size_t ahead_begin_ = 0, ahead_end_ = 0;      // the unconsumed bytes of ahead_
+  unsigned records_in_turn_ = 0;
   pool::PooledBuffer buffer_;      // the record being received, its bytes so far
-  std::deque<PacketPtr> replies_;  // finished calls waiting to be written
-  std::deque<PacketPtr> deferred_; // decoded calls waiting for the output budget
-  std::atomic<std::size_t> charged_{0};  // reply bytes charged (parse stage) and not yet written
-  std::size_t in_flight_ = 0;      // calls submitted and not yet written
   Waiting waiting_ = Waiting::kNothing;
-  bool writing_ = false;
-  bool closed_ = false;
+  bool closed_ = false;            // strand's view: stop reading
+  // The output side, shared by the strand and the threads finishing calls.
+  std::mutex out_mu_;
+  std::deque<PacketPtr> replies_;  // finished calls waiting to be written (front: being written)
+  std::size_t front_sent_ = 0;     // bytes of the front reply already sent
+  std::size_t in_flight_ = 0;      // calls submitted and not yet written
+  bool writing_ = false;           // an asynchronous write is in progress
+  bool out_closed_ = false;        // socket closed: drop replies
+  bool parked_in_flight_ = false;  // the reader waits for in_flight_ to drop
+  bool parked_output_ = false;     // the reader waits for the output budget
+  std::deque<PacketPtr> deferred_; // decoded calls waiting for the output budget
+  std::size_t charged_ = 0;        // reply bytes charged and not yet written
   std::string peer_text_;
+  boost::asio::ip::tcp::endpoint peer_, local_;  // the client's and our address
 };
 
 }  // namespace nasd::server

@@ -142,7 +142,9 @@ int serve(const server::Options& opt, server::ExportTable table) {
   server::Nfs4OpMetrics nfs4_op_metrics(*metrics.registry());
   nfs4.set_op_metrics(&nfs4_op_metrics);
   server::PipelineConfig pc;
-  pc.threads_per_stage = opt.threads_per_stage;
+  pc.persist_threads = opt.threads_per_stage;
+  pc.parse_threads = opt.parse_threads;
+  pc.validate_threads = opt.validate_threads;
   pc.max_in_flight = opt.max_in_flight;
   server::Pipeline pipeline(pc, {&mount, &nfs3, &nfs4, &nlm, &nsm, &portmap}, metrics);
   server::Health health(backend, exports);

@@ -118,8 +118,17 @@ OptionsResult parse_options(int argc, const char* const* argv) {
   app.add_option("--log-level", log_level, "logging threshold")
       ->check(CLI::IsMember(std::vector<std::string>(std::begin(kLogLevels), std::end(kLogLevels))))
       ->capture_default_str();
-  app.add_option("--threads-per-stage", o.threads_per_stage, "worker threads per pipeline stage")
+  app.add_option("--threads-per-stage", o.threads_per_stage,
+                 "worker threads of the persist stage (storage calls)")
       ->check(CLI::Range(1u, 256u))
+      ->capture_default_str();
+  app.add_option("--parse-threads", o.parse_threads,
+                 "worker threads of the parse stage; 0 decodes calls on the network threads")
+      ->check(CLI::Range(0u, 256u))
+      ->capture_default_str();
+  app.add_option("--validate-threads", o.validate_threads,
+                 "worker threads of the validate stage; 0 validates on the persist threads")
+      ->check(CLI::Range(0u, 256u))
       ->capture_default_str();
   app.add_option("--max-record-size", max_record,
                  "largest RPC record accepted, bytes (k/m suffixes are 1024-based)")
@@ -269,6 +278,8 @@ int check_config(const Options& options, std::ostream& out, std::ostream& err) {
       << "# --state-dir " << options.state_dir << '\n'
       << "# --log-level " << std::string_view(level.data(), level.size()) << '\n'
       << "# --threads-per-stage " << options.threads_per_stage << '\n'
+      << "# --parse-threads " << options.parse_threads << '\n'
+      << "# --validate-threads " << options.validate_threads << '\n'
       << "# --max-record-size " << describe_size(options.max_record_size) << '\n'
       << "# --max-io-size " << describe_size(options.max_io_size) << '\n'
       << "# --max-in-flight " << options.max_in_flight << '\n'

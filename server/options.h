@@ -62,7 +62,9 @@ struct Options {
   std::optional<ListenAddress> metrics;           // --metrics ADDR:PORT; off when unset
   std::string state_dir = "/var/lib/nasd";        // --state-dir
   spdlog::level::level_enum log_level = spdlog::level::info;  // --log-level
-  unsigned threads_per_stage = 2;                 // --threads-per-stage, 1..256
+  unsigned threads_per_stage = 16;                // persist stage threads, --threads-per-stage, 1..256
+  unsigned parse_threads = 0;                     // --parse-threads, 0 = on the network threads
+  unsigned validate_threads = 0;                  // --validate-threads, 0 = on the persist threads
   std::size_t max_record_size = (1u << 20) + (64u << 10);  // bytes, --max-record-size
   std::uint32_t max_io_size = 1u << 20;           // bytes (rsize/wsize), --max-io-size
   unsigned max_in_flight = 256;                   // --max-in-flight, 1..65536

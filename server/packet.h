@@ -32,10 +32,10 @@ class ReplySink {
   /// Takes the finished packet.  An empty `packet->reply` means no reply is
   /// sent (dropped call); the sink still counts the call as finished.
   virtual void send_reply(std::unique_ptr<Packet, struct PacketReturner> packet) = 0;
-  /// Called by the parse stage (any thread) before it takes a reply buffer
+  /// Called by the validate step (any thread) before it takes a reply buffer
   /// of `bytes` (pool class size) for `packet`: true charges the bytes to
   /// the sink's output budget (recorded in `packet.charged_reply_bytes`) and
-  /// the call goes on; false means the budget is full and the parse stage
+  /// the call goes on; false means the budget is full and the validate step
   /// hands the packet to defer_call() instead.  Default: no budget.
   virtual bool try_charge_reply(Packet& packet, std::size_t bytes) {
     (void)packet;
@@ -55,6 +55,17 @@ struct PacketReturner {
 };
 using PacketPtr = std::unique_ptr<Packet, PacketReturner>;
 
+/// An RPC-level rejection (RFC 5531 §9) found by the parse stage; the
+/// validate stage answers it once it holds a reply buffer.
+struct RpcReject {
+  enum class Kind : std::uint8_t {
+    kNone, kRpcMismatch, kBadCred, kTooWeak, kProgUnavail, kProgMismatch, kProcUnavail,
+    kGarbageArgs, kSystemErr
+  };
+  Kind kind = Kind::kNone;
+  std::uint32_t low = 0, high = 0;  // versions served, for PROG_MISMATCH
+};
+
 struct Packet {
   pool::PooledBuffer request;         // the record (RPC call), from the request pool
   std::size_t request_length = 0;     // bytes of `request` that hold the record
@@ -67,7 +78,8 @@ struct Packet {
   std::chrono::steady_clock::time_point received;
   storage::Status status = storage::Status::kOk;
   bool answered_early = false;        // validate() encoded the result already
-  std::size_t reply_size = 0;         // bytes the reply may take (set by the parse stage)
+  RpcReject rpc_error;                // set by parse: answer with this RPC error
+  std::size_t reply_size = 0;         // bytes the reply may take (set when the validate step charges it)
   std::size_t charged_reply_bytes = 0;  // charged to the sink's output budget
   bool deferred = false;              // decoded, waiting for the sink's output budget
 
@@ -83,6 +95,7 @@ struct Packet {
     request_length = 0;
     status = storage::Status::kOk;
     answered_early = false;
+    rpc_error = RpcReject{};
     reply_size = 0;
     charged_reply_bytes = 0;
     deferred = false;

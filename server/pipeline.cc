@@ -16,11 +16,23 @@ Pipeline::Pipeline(const PipelineConfig& config, std::vector<Program*> programs,
       reply_pool_(config.reply_pool_bytes) {
   for (Program* p : programs) programs_.push_back({p, metrics_.add_program(*p)});
   const std::size_t cap = config.max_in_flight;
-  const std::size_t n = config.threads_per_stage;
-  persist_ = std::make_unique<Stage>("persist", n, cap, [this](PacketPtr p) { persist(std::move(p)); });
-  validate_ = std::make_unique<Stage>("validate", n, cap, [this](PacketPtr p) { validate(std::move(p)); });
-  parse_ = std::make_unique<Stage>("parse", n, cap, [this](PacketPtr p) { parse(std::move(p)); });
+  const bool own_validate = config.validate_threads > 0;
+  persist_ = std::make_unique<Stage>(
+      "persist", std::max<std::size_t>(config.persist_threads, 1), cap,
+      [this, own_validate](PacketPtr p) {
+        if (own_validate) return persist(std::move(p));
+        validate(std::move(p));  // validate runs here, then persist
+      });
+  if (own_validate) {
+    validate_ = std::make_unique<Stage>("validate", config.validate_threads, cap,
+                                        [this](PacketPtr p) { validate(std::move(p)); });
+  }
+  if (config.parse_threads > 0) {
+    parse_ = std::make_unique<Stage>("parse", config.parse_threads, cap,
+                                     [this](PacketPtr p) { parse(std::move(p)); });
+  }
   for (const Stage* s : {parse_.get(), validate_.get(), persist_.get()}) {
+    if (!s) continue;
     metrics_.add_gauge("nasd_stage_queue_depth", "Packets waiting in a pipeline stage's queue",
                        {{"stage", s->name()}}, [s] { return static_cast<double>(s->depth()); });
   }
@@ -103,21 +115,49 @@ pool::PooledBuffer Pipeline::take_reply_buffer(std::size_t size) {
   }
 }
 
-template <class Encode>
-void Pipeline::answer_rpc_error(PacketPtr p, RpcError counted, Encode encode) {
-  metrics_.error(counted).Increment();
+void Pipeline::answer_rpc_error(PacketPtr p) {
+  using Kind = RpcReject::Kind;
+  const RpcReject r = p->rpc_error;
+  const std::uint32_t xid = p->ctx.header.xid;
+  switch (r.kind) {
+    case Kind::kRpcMismatch: metrics_.error(RpcError::kRpcMismatch).Increment(); break;
+    case Kind::kBadCred: case Kind::kTooWeak: metrics_.error(RpcError::kAuthError).Increment(); break;
+    case Kind::kProgUnavail: metrics_.error(RpcError::kProgUnavail).Increment(); break;
+    case Kind::kProgMismatch: metrics_.error(RpcError::kProgMismatch).Increment(); break;
+    case Kind::kProcUnavail: metrics_.error(RpcError::kProcUnavail).Increment(); break;
+    case Kind::kGarbageArgs: metrics_.error(RpcError::kGarbageArgs).Increment(); break;
+    case Kind::kSystemErr: case Kind::kNone: metrics_.error(RpcError::kSystemErr).Increment(); break;
+  }
   p->args.reset();
+  p->program = nullptr;
   p->reply = take_reply_buffer(256);
   p->out.emplace(p->reply.span().subspan(rpc::kRecordMarkBytes));
-  encode(*p->out);
-  p->program = nullptr;
+  auto& out = *p->out;
+  switch (r.kind) {
+    case Kind::kRpcMismatch: rpc::encode_rpc_mismatch(out, xid); break;
+    case Kind::kBadCred: rpc::encode_auth_error(out, xid, rpc::AuthStat::kBadCred); break;
+    case Kind::kTooWeak: rpc::encode_auth_error(out, xid, rpc::AuthStat::kTooWeak); break;
+    case Kind::kProgUnavail: rpc::encode_accepted(out, xid, rpc::AcceptStat::kProgUnavail); break;
+    case Kind::kProgMismatch:
+      rpc::encode_accepted(out, xid, rpc::AcceptStat::kProgMismatch, r.low, r.high);
+      break;
+    case Kind::kProcUnavail: rpc::encode_accepted(out, xid, rpc::AcceptStat::kProcUnavail); break;
+    case Kind::kGarbageArgs: rpc::encode_accepted(out, xid, rpc::AcceptStat::kGarbageArgs); break;
+    case Kind::kSystemErr: case Kind::kNone:
+      rpc::encode_accepted(out, xid, rpc::AcceptStat::kSystemErr);
+      break;
+  }
   finish(std::move(p));
 }
 
 void Pipeline::parse(PacketPtr p) {
-  if (p->deferred) return start_reply(std::move(p));  // decoded already, budget charged
+  using Kind = RpcReject::Kind;
   xdr::XdrDecoder in(p->request.span().first(p->request_length));
   auto& h = p->ctx.header;
+  auto reject = [&](Kind kind) {
+    p->rpc_error.kind = kind;
+    to_validate(std::move(p));
+  };
   switch (rpc::decode_call(in, h)) {
     case rpc::HeaderResult::kOk:
       break;
@@ -126,85 +166,72 @@ void Pipeline::parse(PacketPtr p) {
       metrics_.error(RpcError::kGarbageRecord).Increment();
       finish(std::move(p));  // no reply: nothing identifies the caller
       return;
-    case rpc::HeaderResult::kRpcMismatch:
-      return answer_rpc_error(std::move(p), RpcError::kRpcMismatch,
-                              [xid = h.xid](auto& out) { rpc::encode_rpc_mismatch(out, xid); });
-    case rpc::HeaderResult::kBadCred:
-      return answer_rpc_error(std::move(p), RpcError::kAuthError, [xid = h.xid](auto& out) {
-        rpc::encode_auth_error(out, xid, rpc::AuthStat::kBadCred);
-      });
-    case rpc::HeaderResult::kTooWeak:
-      return answer_rpc_error(std::move(p), RpcError::kAuthError, [xid = h.xid](auto& out) {
-        rpc::encode_auth_error(out, xid, rpc::AuthStat::kTooWeak);
-      });
+    case rpc::HeaderResult::kRpcMismatch: return reject(Kind::kRpcMismatch);
+    case rpc::HeaderResult::kBadCred: return reject(Kind::kBadCred);
+    case rpc::HeaderResult::kTooWeak: return reject(Kind::kTooWeak);
   }
   const ProgramEntry* entry = find_program(h.prog, h.vers);
   if (!entry) {
-    std::uint32_t low = 0, high = 0;
-    if (!version_range(h.prog, &low, &high)) {
-      return answer_rpc_error(std::move(p), RpcError::kProgUnavail, [xid = h.xid](auto& out) {
-        rpc::encode_accepted(out, xid, rpc::AcceptStat::kProgUnavail);
-      });
+    if (!version_range(h.prog, &p->rpc_error.low, &p->rpc_error.high)) {
+      return reject(Kind::kProgUnavail);
     }
-    return answer_rpc_error(std::move(p), RpcError::kProgMismatch,
-                            [low, high, xid = h.xid](auto& out) {
-                              rpc::encode_accepted(out, xid, rpc::AcceptStat::kProgMismatch, low,
-                                                   high);
-                            });
+    return reject(Kind::kProgMismatch);
   }
   Program& prog = *entry->program;
-  if (h.proc >= prog.procedure_count()) {
-    return answer_rpc_error(std::move(p), RpcError::kProcUnavail, [xid = h.xid](auto& out) {
-      rpc::encode_accepted(out, xid, rpc::AcceptStat::kProcUnavail);
-    });
-  }
+  if (h.proc >= prog.procedure_count()) return reject(Kind::kProcUnavail);
   switch (prog.decode(p->ctx, in, p->args)) {
     case DecodeResult::kOk:
       break;
-    case DecodeResult::kProcUnavail:
-      return answer_rpc_error(std::move(p), RpcError::kProcUnavail, [xid = h.xid](auto& out) {
-        rpc::encode_accepted(out, xid, rpc::AcceptStat::kProcUnavail);
-      });
-    case DecodeResult::kGarbageArgs:
-      return answer_rpc_error(std::move(p), RpcError::kGarbageArgs, [xid = h.xid](auto& out) {
-        rpc::encode_accepted(out, xid, rpc::AcceptStat::kGarbageArgs);
-      });
+    case DecodeResult::kProcUnavail: return reject(Kind::kProcUnavail);
+    case DecodeResult::kGarbageArgs: return reject(Kind::kGarbageArgs);
   }
   p->program = &prog;
-  p->reply_size = kReplyHeaderBytes + prog.max_reply_size(p->ctx, p->args);
-  const std::size_t cls = pool::BufferPool::class_for(p->reply_size);
-  const std::size_t charge =
-      cls < pool::BufferPool::kClassSizes.size() ? pool::BufferPool::kClassSizes[cls] : 0;
-  if (!p->sink->try_charge_reply(*p, charge)) {
-    // The connection's output budget is full (a client not reading its
-    // replies): it keeps the call and resubmits it once replies drain.
-    auto sink = p->sink;
-    sink->defer_call(std::move(p));
-    return;
-  }
-  start_reply(std::move(p));
+  to_validate(std::move(p));
 }
 
-void Pipeline::start_reply(PacketPtr p) {
-  const auto& h = p->ctx.header;
+void Pipeline::to_validate(PacketPtr p) {
+  if (validate_) return validate_->push(std::move(p));
+  persist_->push(std::move(p));  // its worker validates first
+}
+
+bool Pipeline::start_reply(PacketPtr& p) {
+  if (p->rpc_error.kind != RpcReject::Kind::kNone) {
+    answer_rpc_error(std::move(p));
+    return false;
+  }
+  if (!p->deferred) {
+    p->reply_size = kReplyHeaderBytes + p->program->max_reply_size(p->ctx, p->args);
+    const std::size_t cls = pool::BufferPool::class_for(p->reply_size);
+    const std::size_t charge =
+        cls < pool::BufferPool::kClassSizes.size() ? pool::BufferPool::kClassSizes[cls] : 0;
+    if (!p->sink->try_charge_reply(*p, charge)) {
+      // The connection's output budget is full (a client not reading its
+      // replies): it keeps the call and resubmits it once replies drain.
+      auto sink = p->sink;
+      sink->defer_call(std::move(p));
+      return false;
+    }
+  }
   p->reply = take_reply_buffer(p->reply_size);
   if (!p->reply) {
-    return answer_rpc_error(std::move(p), RpcError::kSystemErr, [xid = h.xid](auto& out) {
-      rpc::encode_accepted(out, xid, rpc::AcceptStat::kSystemErr);
-    });
+    p->rpc_error.kind = RpcReject::Kind::kSystemErr;
+    answer_rpc_error(std::move(p));
+    return false;
   }
   p->out.emplace(p->reply.span().subspan(rpc::kRecordMarkBytes));
-  rpc::encode_accepted(*p->out, h.xid, rpc::AcceptStat::kSuccess);
-  validate_->push(std::move(p));
+  rpc::encode_accepted(*p->out, p->ctx.header.xid, rpc::AcceptStat::kSuccess);
+  return true;
 }
 
 void Pipeline::validate(PacketPtr p) {
+  if (!start_reply(p)) return;
   if (!p->program->validate(p->ctx, p->args, *p->out)) {
     p->answered_early = true;
     finish(std::move(p));
     return;
   }
-  persist_->push(std::move(p));
+  if (validate_) return persist_->push(std::move(p));
+  persist(std::move(p));
 }
 
 void Pipeline::persist(PacketPtr p) {

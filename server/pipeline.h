@@ -3,12 +3,22 @@
 //   connection --(record)--> parse --> validate --> persist --> connection
 //
 //   parse:    RPC call header (RFC 5531 §9), credentials, program/version/
-//             procedure dispatch, argument decoding; takes the reply buffer
-//   validate: Program::validate (export access, squashing, handle checks)
+//             procedure dispatch, argument decoding.  Pure CPU work that
+//             never waits: no buffer is taken here.
+//   validate: takes the reply buffer (waits for one when the reply pool is
+//             exhausted), answers RPC-level errors found by parse
+//             (PROG_UNAVAIL, GARBAGE_ARGS, AUTH_ERROR, ...), runs
+//             Program::validate (export access, squashing, handle checks)
 //   persist:  Program::execute (the storage call), result encoding
-// RPC-level errors (PROG_UNAVAIL, GARBAGE_ARGS, AUTH_ERROR, ...) are answered
-// from the parse stage and skip the others.  Each stage has its own worker
-// threads and a bounded queue; the PacketPool bounds the calls in flight.
+// Each stage can have its own worker threads and bounded queue, or none:
+//   * parse with 0 threads runs on the network thread that received the
+//     record (the front end decodes the call; it never blocks there);
+//   * validate with 0 threads runs on the persist stage's threads, just
+//     before the call is executed.
+// Every thread hand-off costs two context switches, which on a small machine
+// dominate the cost of a cached GETATTR (docs/performance.md), so the
+// default is parse and validate 0, persist N.  The PacketPool bounds the
+// calls in flight whatever the threading.
 #pragma once
 
 #include <cstddef>
@@ -25,7 +35,9 @@
 namespace nasd::server {
 
 struct PipelineConfig {
-  std::size_t threads_per_stage = 2;
+  std::size_t parse_threads = 0;     // 0: parse on the network thread
+  std::size_t validate_threads = 0;  // 0: validate on the persist threads
+  std::size_t persist_threads = 2;   // at least 1
   std::size_t max_in_flight = 256;                 // packets
   std::size_t request_pool_bytes = 256u << 20;     // budget of the request pool
   std::size_t reply_pool_bytes = 256u << 20;       // budget of the reply pool
@@ -51,14 +63,19 @@ class Pipeline {
   /// run on, so no worker posts to it afterwards.  Idempotent.
   void stop();
 
-  /// Hands a received record to the parse stage.  `p->request`,
+  /// Hands a received record to the parse stage (or parses it on the calling
+  /// thread when the stage has no threads; this never blocks).  `p->request`,
   /// `request_length`, `sink`, `ctx.peer`/`peer_port` and `received` must be set.
-  void submit(PacketPtr p) { parse_->push(std::move(p)); }
+  void submit(PacketPtr p) {
+    if (parse_) return parse_->push(std::move(p));
+    parse(std::move(p));
+  }
+
   /// Resubmits a call the sink deferred (ReplySink::defer_call) after
-  /// charging its reply: the parse stage takes its reply buffer and goes on.
+  /// charging its reply: the validate step takes its reply buffer and goes on.
   void resume_deferred(PacketPtr p) {
     p->deferred = true;
-    parse_->push(std::move(p));
+    to_validate(std::move(p));
   }
 
   PacketPool& packets() { return packets_; }
@@ -73,17 +90,21 @@ class Pipeline {
   };
 
   void parse(PacketPtr p);
-  /// Takes the reply buffer of a decoded call (`p->reply_size`), writes the
-  /// accepted-reply header and passes it to the validate stage.
-  void start_reply(PacketPtr p);
+  /// Queues the parsed call for the validate stage (or the persist stage,
+  /// which then validates first).
+  void to_validate(PacketPtr p);
   void validate(PacketPtr p);
   void persist(PacketPtr p);
+  /// Takes the reply buffer and encodes the accepted-reply header; answers
+  /// the RPC error parse recorded instead.  False when the packet was
+  /// finished here.
+  bool start_reply(PacketPtr& p);
   /// Writes the record mark, records metrics and gives the packet back to
   /// its connection.
   void finish(PacketPtr p);
-  /// Answers with an RPC-level error taking a small reply buffer.
-  template <class Encode>
-  void answer_rpc_error(PacketPtr p, RpcError counted, Encode encode);
+  /// Answers with the RPC-level error `p->rpc_error`, taking a small reply
+  /// buffer.
+  void answer_rpc_error(PacketPtr p);
   /// Takes a reply buffer of `size` bytes, waiting for one to come back when
   /// the reply pool is exhausted.  Empty only when `size` exceeds the largest
   /// class.

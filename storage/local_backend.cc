@@ -220,6 +220,17 @@ Status LocalBackend::resolve(const FileHandle& fh, Resolved* out) {
   if (Status s = codec_->decode(fh, &d); s != Status::kOk) return s;
   out->exp = find_export(d.export_id);
   if (!out->exp) return Status::kStale;
+  if (auto cached = handle_cache_.find(fh.bytes())) {
+    out->fd.share(std::move(cached));
+    if (fd_stat(out->fd.get(), &out->st) && out->st.st_dev == out->exp->dev) {
+      if (out->st.st_nlink > 0) return Status::kOk;
+      handle_cache_.erase(fh.bytes());  // removed since (the cache kept the inode alive)
+      out->fd.reset();
+      return Status::kStale;
+    }
+    handle_cache_.erase(fh.bytes());
+    out->fd.reset();
+  }
   KernelHandle kh;
   kh.fh.handle_bytes = static_cast<unsigned>(d.kernel_bytes.size());
   kh.fh.handle_type = d.handle_type;
@@ -232,7 +243,18 @@ Status LocalBackend::resolve(const FileHandle& fh, Resolved* out) {
   }
   if (!fd_stat(out->fd.get(), &out->st)) return errno_status();
   if (out->st.st_dev != out->exp->dev) return Status::kStale;
+  // No links left: removed, only kept alive by someone's open descriptor.
+  if (out->st.st_nlink == 0) return Status::kStale;
+  handle_cache_.insert(fh.bytes(), out->fd.shared());
   return Status::kOk;
+}
+
+void LocalBackend::forget_child(const ExportRoot& exp, int dirfd, std::string_view name) {
+  if (handle_cache_.capacity() == 0 || handle_cache_.size() == 0) return;
+  FileHandle h;
+  if (make_handle(exp, dirfd, std::string(name).c_str(), &h) == Status::kOk) {
+    handle_cache_.erase(h.bytes());
+  }
 }
 
 Status LocalBackend::resolve_dir(const FileHandle& fh, Resolved* out) {
@@ -665,6 +687,7 @@ Status LocalBackend::remove(const Credentials& cred, const FileHandle& dir, std:
   Resolved d;
   if (Status s = resolve_dir(dir, &d); s != Status::kOk) return s;
   dir_wcc->before = wcc_of(d.st);
+  forget_child(*d.exp, d.fd.get(), name);
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);
@@ -683,6 +706,7 @@ Status LocalBackend::rmdir(const Credentials& cred, const FileHandle& dir, std::
   Resolved d;
   if (Status s = resolve_dir(dir, &d); s != Status::kOk) return s;
   dir_wcc->before = wcc_of(d.st);
+  forget_child(*d.exp, d.fd.get(), name);
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);
@@ -706,6 +730,7 @@ Status LocalBackend::rename(const Credentials& cred, const FileHandle& from_dir,
   if (f.exp != t.exp) return Status::kXdev;
   from_wcc->before = wcc_of(f.st);
   to_wcc->before = wcc_of(t.st);
+  forget_child(*t.exp, t.fd.get(), to_name);  // replaced by the rename, if it exists
   Status s = Status::kOk;
   {
     CredentialsGuard g(cred);

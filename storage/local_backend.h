@@ -37,8 +37,10 @@
 // changes no data.  Exports are only added, never removed, while serving.
 //
 // I/O: READ/WRITE/COMMIT go through UringIo (one io_uring per calling
-// thread).  WRITE with kFileSync uses RWF_SYNC, kDataSync RWF_DSYNC.  No fds
-// are cached: each call opens what it needs (correctness first).
+// thread).  WRITE with kFileSync uses RWF_SYNC, kDataSync RWF_DSYNC.  The
+// O_PATH descriptors of resolved handles are cached (HandleCache,
+// kHandleCacheEntries, rules in storage/handle_cache.h); descriptors opened
+// for I/O as the client are not: each call opens what it needs.
 #pragma once
 
 #include <sys/stat.h>
@@ -50,6 +52,7 @@
 #include <string>
 
 #include "storage/backend.h"
+#include "storage/handle_cache.h"
 #include "storage/handle_codec.h"
 #include "storage/unique_fd.h"
 #include "storage/uring_io.h"
@@ -146,6 +149,7 @@ class LocalBackend : public Backend {
   static Attr attr_of(const struct stat& st);
 
  private:
+  static constexpr std::size_t kHandleCacheEntries = 1024;  // open O_PATH descriptors at most
   struct ExportRoot {
     std::uint32_t id = 0;
     UniqueFd fd;  // O_RDONLY|O_DIRECTORY (mount_fd for open_by_handle_at)
@@ -155,7 +159,7 @@ class LocalBackend : public Backend {
   /// An object opened from a handle: its O_PATH fd, stat and export.
   struct Resolved {
     const ExportRoot* exp = nullptr;
-    UniqueFd fd;
+    SharedFd fd;  // O_PATH; shared with handle_cache_ when it came from there
     struct stat st {};
     bool is_root() const { return st.st_dev == exp->dev && st.st_ino == exp->ino; }
   };
@@ -181,7 +185,12 @@ class LocalBackend : public Backend {
   /// Applies sattr3 fields to `obj` as the client (mode, uid/gid, size, times).
   Status apply_attrs(const Credentials& cred, Resolved& obj, const SetAttr& a, bool with_size);
 
+  /// Erases the cache entry of `name` in `dirfd` (before it is removed or
+  /// replaced), so its inode is not kept alive by the cache.
+  void forget_child(const ExportRoot& exp, int dirfd, std::string_view name);
+
   std::unique_ptr<HandleCodec> codec_;
+  HandleCache handle_cache_{kHandleCacheEntries};
   std::shared_mutex exports_mu_;
   std::map<std::uint32_t, std::unique_ptr<ExportRoot>> exports_;
   UringIo io_;

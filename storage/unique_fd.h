@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <memory>
 #include <utility>
 
 namespace nasd::storage {
@@ -31,6 +32,34 @@ class UniqueFd {
 
  private:
   int fd_ = -1;
+};
+
+/// A descriptor either owned here or shared (with a cache): it stays open
+/// while any holder lives.  Reads like UniqueFd (get, valid, reset).
+class SharedFd {
+ public:
+  int get() const { return owned_.valid() ? owned_.get() : shared_ ? shared_->get() : -1; }
+  bool valid() const { return get() >= 0; }
+  /// Drops what is held and takes ownership of `fd`.
+  void reset(int fd = -1) {
+    shared_.reset();
+    owned_.reset(fd);
+  }
+  /// Drops what is held and shares `fd`.
+  void share(std::shared_ptr<const UniqueFd> fd) {
+    owned_.reset();
+    shared_ = std::move(fd);
+  }
+  /// Turns an owned descriptor into a shared one and returns it (null when
+  /// nothing is held).
+  std::shared_ptr<const UniqueFd> shared() {
+    if (owned_.valid()) shared_ = std::make_shared<const UniqueFd>(std::move(owned_));
+    return shared_;
+  }
+
+ private:
+  UniqueFd owned_;
+  std::shared_ptr<const UniqueFd> shared_;
 };
 
 }  // namespace nasd::storage

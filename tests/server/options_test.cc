@@ -70,7 +70,9 @@ TEST(ParseOptions, DefaultsWhenNoFlags) {
   EXPECT_FALSE(o.metrics.has_value());
   EXPECT_EQ(o.state_dir, "/var/lib/nasd");
   EXPECT_EQ(o.log_level, spdlog::level::info);
-  EXPECT_EQ(o.threads_per_stage, 2u);
+  EXPECT_EQ(o.threads_per_stage, 16u);
+  EXPECT_EQ(o.parse_threads, 0u);
+  EXPECT_EQ(o.validate_threads, 0u);
   EXPECT_EQ(o.max_record_size, 1048576u + 65536u);
   EXPECT_EQ(o.max_io_size, 1048576u);
   EXPECT_EQ(o.max_in_flight, 256u);

@@ -82,10 +82,19 @@ struct Reply {
   std::vector<std::uint8_t> rest;
 };
 
-class PipelineTest : public ::testing::Test {
+/// Stage threading under test: (parse threads, validate threads).  {0, 0}
+/// is the default (parse on the network thread, validate on the persist
+/// threads); {2, 2} gives every stage its own workers.
+struct Threading {
+  std::size_t parse, validate;
+};
+
+class PipelineTest : public ::testing::TestWithParam<Threading> {
  protected:
   void start(PipelineConfig pc = {}, ConnectionLimits limits = {},
              std::vector<Program*> more = {}) {
+    pc.parse_threads = GetParam().parse;
+    pc.validate_threads = GetParam().validate;
     std::vector<Program*> programs{&echo_};
     programs.insert(programs.end(), more.begin(), more.end());
     pipeline_ = std::make_unique<Pipeline>(pc, programs, metrics_);
@@ -156,7 +165,7 @@ class PipelineTest : public ::testing::Test {
   std::jthread io_thread_;
 };
 
-TEST_F(PipelineTest, AnswersNullAndEcho) {
+TEST_P(PipelineTest, AnswersNullAndEcho) {
   start();
   auto s = connect();
   asio::write(s, asio::buffer(frame(call(1, kEchoProgram, 1, 0))));
@@ -170,7 +179,7 @@ TEST_F(PipelineTest, AnswersNullAndEcho) {
   EXPECT_EQ(r.rest, std::vector<std::uint8_t>(std::begin(payload), std::end(payload)));
 }
 
-TEST_F(PipelineTest, DispatchesByProgramAndVersion) {
+TEST_P(PipelineTest, DispatchesByProgramAndVersion) {
   EchoProgram v3(3, "echo3");
   start({}, {}, {&v3});
   auto s = connect();
@@ -195,7 +204,7 @@ TEST_F(PipelineTest, DispatchesByProgramAndVersion) {
   EXPECT_EQ(counter("nasd_rpc_requests_total{procedure=\"ECHO\",program=\"echo3\"}"), 1);
 }
 
-TEST_F(PipelineTest, AnswersRpcLevelErrors) {
+TEST_P(PipelineTest, AnswersRpcLevelErrors) {
   start();
   auto s = connect();
   asio::write(s, asio::buffer(frame(call(1, 123456, 1, 0))));
@@ -215,7 +224,7 @@ TEST_F(PipelineTest, AnswersRpcLevelErrors) {
   EXPECT_TRUE(all_returned());
 }
 
-TEST_F(PipelineTest, ReassemblesMultiFragmentRecords) {
+TEST_P(PipelineTest, ReassemblesMultiFragmentRecords) {
   start();
   auto s = connect();
   const std::uint8_t payload[] = {0, 0, 0, 4, 'w', 'x', 'y', 'z'};
@@ -235,7 +244,7 @@ TEST_F(PipelineTest, ReassemblesMultiFragmentRecords) {
   EXPECT_EQ(r.rest, std::vector<std::uint8_t>(std::begin(payload), std::end(payload)));
 }
 
-TEST_F(PipelineTest, ClosesConnectionOnOversizeRecordWithoutTakingItsMemory) {
+TEST_P(PipelineTest, ClosesConnectionOnOversizeRecordWithoutTakingItsMemory) {
   ConnectionLimits limits;
   limits.max_record_bytes = 8192;
   start({}, limits);
@@ -252,7 +261,7 @@ TEST_F(PipelineTest, ClosesConnectionOnOversizeRecordWithoutTakingItsMemory) {
   EXPECT_TRUE(all_returned());
 }
 
-TEST_F(PipelineTest, DropsGarbageRecordsWithoutAReply) {
+TEST_P(PipelineTest, DropsGarbageRecordsWithoutAReply) {
   start();
   auto s = connect();
   asio::write(s, asio::buffer(frame({1, 2, 3})));
@@ -261,7 +270,7 @@ TEST_F(PipelineTest, DropsGarbageRecordsWithoutAReply) {
   EXPECT_EQ(counter("nasd_rpc_errors_total{reason=\"garbage_record\"}"), 1);
 }
 
-TEST_F(PipelineTest, PipelinedCallsBeyondThePerConnectionLimitAllComplete) {
+TEST_P(PipelineTest, PipelinedCallsBeyondThePerConnectionLimitAllComplete) {
   ConnectionLimits limits;
   limits.max_in_flight_per_connection = 2;
   PipelineConfig pc;
@@ -280,7 +289,7 @@ TEST_F(PipelineTest, PipelinedCallsBeyondThePerConnectionLimitAllComplete) {
   EXPECT_LE(pipeline_->packets().high_water(), 4u);
 }
 
-TEST_F(PipelineTest, ManyConnectionsDroppedMidRecordReturnEveryBuffer) {
+TEST_P(PipelineTest, ManyConnectionsDroppedMidRecordReturnEveryBuffer) {
   start();
   for (int round = 0; round < 5; ++round) {
     std::vector<tcp::socket> sockets;
@@ -297,7 +306,7 @@ TEST_F(PipelineTest, ManyConnectionsDroppedMidRecordReturnEveryBuffer) {
   EXPECT_EQ(read_reply(s).xid, 77u);
 }
 
-TEST_F(PipelineTest, ReplyPoolExhaustionWaitsInsteadOfFailing) {
+TEST_P(PipelineTest, ReplyPoolExhaustionWaitsInsteadOfFailing) {
   PipelineConfig pc;
   pc.reply_pool_bytes = 32u << 10;  // two 16 KiB echo replies at a time
   start(pc);
@@ -313,7 +322,7 @@ TEST_F(PipelineTest, ReplyPoolExhaustionWaitsInsteadOfFailing) {
   EXPECT_TRUE(all_returned());
 }
 
-TEST_F(PipelineTest, ConnectionsBeyondTheLimitAreClosedAtOnce) {
+TEST_P(PipelineTest, ConnectionsBeyondTheLimitAreClosedAtOnce) {
   ConnectionLimits limits;
   limits.max_connections = 3;
   start({}, limits);
@@ -340,6 +349,13 @@ TEST_F(PipelineTest, ConnectionsBeyondTheLimitAreClosedAtOnce) {
   }
   ADD_FAILURE() << "no connection accepted after one closed";
 }
+
+INSTANTIATE_TEST_SUITE_P(StageThreading, PipelineTest,
+                         ::testing::Values(Threading{0, 0}, Threading{2, 2}, Threading{1, 0}),
+                         [](const ::testing::TestParamInfo<Threading>& info) {
+                           return "parse" + std::to_string(info.param.parse) + "_validate" +
+                                  std::to_string(info.param.validate);
+                         });
 
 }  // namespace
 }  // namespace nasd::server

@@ -20,7 +20,7 @@ using testing::TempDir;
 long fsuid_now() { return syscall(SYS_setfsuid, static_cast<uid_t>(-1)); }
 long fsgid_now() { return syscall(SYS_setfsgid, static_cast<gid_t>(-1)); }
 
-TEST(CredentialsGuard, SetsFsIdsAndRestoresRoot) {
+TEST(CredentialsGuard, SetsFsIdsAndReturnsToFsuidRoot) {
   Credentials c = testing::make_cred(1000, 1001);
   {
     CredentialsGuard g(c);
@@ -29,8 +29,38 @@ TEST(CredentialsGuard, SetsFsIdsAndRestoresRoot) {
     EXPECT_EQ(fsgid_now(), 1001);
   }
   EXPECT_EQ(fsuid_now(), 0);
+  CredentialsGuard::restore_root();
   EXPECT_EQ(fsgid_now(), 0);
   EXPECT_EQ(::getgroups(0, nullptr), 0);
+}
+
+TEST(CredentialsGuard, NextIdentityGetsItsOwnGidAndGroupsNotThePreviousOnes) {
+  TempDir dir;
+  ::chmod(dir.path().c_str(), 0755);
+  const std::string f = dir / "group-2000";
+  testing::write_file(f, "x", 0640);
+  ASSERT_EQ(::chown(f.c_str(), 1001, 2000), 0);
+  Credentials with_group = testing::make_cred(1000, 1000);
+  with_group.groups[0] = 2000;
+  with_group.ngroups = 1;
+  {
+    CredentialsGuard g(with_group);
+    ASSERT_TRUE(g.ok());
+    int fd = ::open(f.c_str(), O_RDONLY);
+    EXPECT_GE(fd, 0);
+    if (fd >= 0) ::close(fd);
+  }
+  {
+    // Another caller without group 2000: the group must not linger.
+    CredentialsGuard g(testing::make_cred(1002, 1002));
+    ASSERT_TRUE(g.ok());
+    EXPECT_EQ(::getgroups(0, nullptr), 0);
+    EXPECT_EQ(fsgid_now(), 1002);
+    int fd = ::open(f.c_str(), O_RDONLY);
+    EXPECT_EQ(fd, -1);
+    if (fd >= 0) ::close(fd);
+  }
+  CredentialsGuard::restore_root();
 }
 
 TEST(CredentialsGuard, UnprivilegedIdentityCannotReadOthersPrivateFile) {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "test_util.h"
 
 namespace nasd::storage {
@@ -100,6 +102,46 @@ TEST_F(BackendTest, DeletedFileIsStale) {
   ASSERT_EQ(::unlink((exp_ / "gone").c_str()), 0);
   Attr a;
   EXPECT_EQ(be_->getattr(fh, &a), Status::kStale);
+}
+
+TEST_F(BackendTest, DeletedFileIsStaleEvenRightAfterItsHandleWasUsed) {
+  testing::write_file(exp_ / "gone", "data");
+  FileHandle fh = lookup(root_, "gone");
+  Attr a;
+  ASSERT_EQ(be_->getattr(fh, &a), Status::kOk);  // resolved once: cached descriptor
+  ASSERT_EQ(::unlink((exp_ / "gone").c_str()), 0);
+  EXPECT_EQ(be_->getattr(fh, &a), Status::kStale);
+}
+
+/// Descriptors of this process that point at a deleted file named `name`.
+int open_deleted(const std::string& name) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(e.path(), ec).string();
+    if (!ec && target.find(name) != std::string::npos &&
+        target.find("(deleted)") != std::string::npos) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+TEST_F(BackendTest, RemoveAndRenameOverDoNotKeepTheVictimOpen) {
+  testing::write_file(exp_ / "victim-rm", "data");
+  testing::write_file(exp_ / "victim-mv", "data");
+  testing::write_file(exp_ / "source", "new");
+  Attr a;
+  FileHandle rm = lookup(root_, "victim-rm"), mv = lookup(root_, "victim-mv");
+  ASSERT_EQ(be_->getattr(rm, &a), Status::kOk);
+  ASSERT_EQ(be_->getattr(mv, &a), Status::kOk);
+  WccData w1, w2;
+  ASSERT_EQ(be_->remove(root_cred(), root_, "victim-rm", &w1), Status::kOk);
+  ASSERT_EQ(be_->rename(root_cred(), root_, "source", root_, "victim-mv", &w1, &w2), Status::kOk);
+  EXPECT_EQ(open_deleted("victim-rm"), 0);  // its blocks are free now
+  EXPECT_EQ(open_deleted("victim-mv"), 0);
+  EXPECT_EQ(be_->getattr(rm, &a), Status::kStale);
+  EXPECT_EQ(be_->getattr(mv, &a), Status::kStale);
 }
 
 TEST_F(BackendTest, AddExportOfMissingPathFails) {
