@@ -1,5 +1,7 @@
 // libFuzzer target: one RPC call record (payload, no record mark) through
-// the whole request path of MountProgram and Nfs3Program — call header
+// the whole request path of MountProgram, Nfs3Program and Nfs4Program (the
+// COMPOUND decoder and every operation of minor versions 0-2, with NFSv4
+// client/session/open/lock state kept across inputs) — call header
 // (RFC 5531 §9, AUTH_SYS), Program::decode -> max_reply_size -> validate ->
 // execute — against a real LocalBackend, single-threaded, as the pipeline
 // stages run it (server/pipeline.cc).
@@ -10,8 +12,8 @@
 //   ro/    ro                  (fsid=2), with r (file)
 //   outside/secret             not exported: must never change
 //
-// Handles: the fuzzer cannot forge a handle (SipHash MAC), so an nfs_fh3 or
-// fhandle3 whose 8 encoded bytes are 00 00 00 04 'N' 'F' 'H' k stands for
+// Handles: the fuzzer cannot forge a handle (SipHash MAC), so an nfs_fh3,
+// fhandle3 or nfs_fh4 whose 8 encoded bytes are 00 00 00 04 'N' 'F' 'H' k stands for
 // the k-th (mod count) real handle: exp root, f, d, d/g, s, ro root, ro/r.
 // The seed corpus (tests/fuzz/make_corpus.py) uses these.
 //
@@ -42,8 +44,11 @@
 #include "protocol/rpc.h"
 #include "server/export_registry.h"
 #include "server/exports.h"
+#include "server/lock_manager.h"
 #include "server/mount_program.h"
 #include "server/nfs3_program.h"
+#include "server/nfs4_program.h"
+#include "server/nfs4_state.h"
 #include "storage/local_backend.h"
 
 namespace {
@@ -119,11 +124,18 @@ class World {
     nfs3_ = std::make_unique<server::Nfs3Program>(*backend_, *registry_, server::Nfs3Limits{},
                                                   storage::Verifier{1, 2, 3, 4, 5, 6, 7, 8});
     mount_ = std::make_unique<server::MountProgram>(*backend_, *registry_);
+    nfs4_state_ = std::make_unique<server::Nfs4State>(server::Nfs4State::Config{});
+    nfs4_state_->set_lock_manager(&locks_, [](std::vector<server::GrantedWaiter>) {});
+    nfs4_ = std::make_unique<server::Nfs4Program>(*backend_, *registry_, *nfs4_state_,
+                                                  server::Nfs4Limits{},
+                                                  storage::Verifier{1, 2, 3, 4, 5, 6, 7, 9});
     load_handles();
     before_ = snapshot();
   }
 
   ~World() {
+    nfs4_.reset();
+    nfs4_state_.reset();
     nfs3_.reset();
     mount_.reset();
     backend_.reset();
@@ -143,8 +155,13 @@ class World {
     if (rpc::decode_call(in, ctx.header) != rpc::HeaderResult::kOk) return;
     server::Program* prog = nullptr;
     for (server::Program* p : {static_cast<server::Program*>(nfs3_.get()),
-                               static_cast<server::Program*>(mount_.get())}) {
-      if (p->number() == ctx.header.prog) prog = p;
+                               static_cast<server::Program*>(mount_.get()),
+                               static_cast<server::Program*>(nfs4_.get())}) {
+      // NFSv3 and NFSv4 share the program number: go by (number, version).
+      if (p->number() == ctx.header.prog && ctx.header.vers >= p->low_version() &&
+          ctx.header.vers <= p->high_version()) {
+        prog = p;
+      }
     }
     if (prog == nullptr || ctx.header.vers < prog->low_version() ||
         ctx.header.vers > prog->high_version() || ctx.header.proc >= prog->procedure_count()) {
@@ -249,6 +266,9 @@ class World {
   std::unique_ptr<server::ExportRegistry> registry_;
   std::unique_ptr<server::Nfs3Program> nfs3_;
   std::unique_ptr<server::MountProgram> mount_;
+  server::LockManager locks_;
+  std::unique_ptr<server::Nfs4State> nfs4_state_;
+  std::unique_ptr<server::Nfs4Program> nfs4_;
   std::vector<storage::FileHandle> handles_;
   std::map<std::string, std::string> before_;
   std::uint64_t inputs_ = 0;

@@ -128,6 +128,45 @@ def save(out_dir, target, data):
         f.write(data)
 
 
+def compound(xid, minor, ops, tag=b"fuzz"):
+    """An NFSv4 COMPOUND call (RFC 8881 §16.2): tag, minorversion, ops."""
+    body = opaque(tag) + u32(minor) + u32(len(ops)) + b"".join(ops)
+    return call(xid, NFS, 4, 1, body)
+
+
+def nfs4_compounds(xid):
+    """Seeds for the NFSv4 path: each minor version, the session and client
+    set-up operations, file operations on placeholder handles, locks."""
+    PUTROOTFH, PUTFH, GETFH, GETATTR, LOOKUP, READ, ACCESS = u32(24), u32(22), u32(10), u32(9), u32(15), u32(25), u32(3)
+    bitmap = u32(2) + u32(0x0010011a) + u32(0x00b0a23a)  # type, change, size, fileid, mode, owner, times...
+    zero_sid = u32(0) + b"\0" * 12
+    owner = u64(1) + opaque(b"fuzz-owner")
+    out = [
+        compound(xid, 0, []),
+        compound(xid + 1, 1, [PUTROOTFH, GETATTR + bitmap]),
+        compound(xid + 2, 2, [PUTROOTFH, LOOKUP + string("tmp"), GETFH]),
+        compound(xid + 3, 0, [PUTFH + fh(1), READ + zero_sid + u64(0) + u32(4096)]),
+        compound(xid + 4, 1, [PUTFH + fh(2), ACCESS + u32(0x3f), GETATTR + bitmap]),
+        # 4.0 SETCLIENTID: verifier, client id, callback (prog, netid, addr), ident
+        compound(xid + 5, 0, [u32(35) + b"12345678" + opaque(b"fuzz client") + u32(0x40000000)
+                              + string("tcp") + string("127.0.0.1.3.4") + u32(1)]),
+        # 4.1 EXCHANGE_ID: verifier, owner id, flags, SP4_NONE, no impl id
+        compound(xid + 6, 1, [u32(42) + b"12345678" + opaque(b"fuzz client") + u32(0) + u32(0)
+                              + u32(0)]),
+        # 4.0 OPEN (seqid, access, deny, owner, OPEN4_NOCREATE, CLAIM_NULL name)
+        compound(xid + 7, 0, [PUTFH + fh(0), u32(18) + u32(1) + u32(1) + u32(0) + owner + u32(0)
+                              + u32(0) + string("f"), GETFH]),
+        # LOCK (WRITE_LT, no reclaim, 0..100, open_to_lock_owner4) and LOCKT
+        compound(xid + 8, 0, [PUTFH + fh(1), u32(12) + u32(2) + u32(0) + u64(0) + u64(100) + u32(1)
+                              + u32(1) + zero_sid + u32(0) + owner]),
+        compound(xid + 9, 0, [PUTFH + fh(1), u32(13) + u32(1) + u64(0) + u64(100) + owner]),
+        # 4.2: SEEK (SEEK_DATA), GETXATTR
+        compound(xid + 10, 2, [PUTFH + fh(1), u32(69) + zero_sid + u64(0) + u32(0)]),
+        compound(xid + 11, 2, [PUTFH + fh(1), u32(72) + string("user.x")]),
+    ]
+    return out
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
     xid = 1
@@ -140,6 +179,7 @@ def main():
     calls.append(call(xid + 2, NFS, 3, 0, cred=AUTH_NONE))
     for proc, args in MOUNT3:
         calls.append(call(xid + 3 + proc, MOUNT, 3, proc, args))
+    calls += nfs4_compounds(xid + 20)
     for c in calls:
         save(out_dir, "fuzz_program", c)
 
