@@ -322,7 +322,7 @@ void Connection::defer_call(PacketPtr packet) {
   std::unique_lock lock(out_mu_);
   if (out_closed_) {
     packet->sink.reset();
-    PacketPtr dropped = std::move(packet);
+    packet.reset();
     return call_done(lock, 0);
   }
   deferred_.push_back(std::move(packet));
@@ -375,8 +375,11 @@ void Connection::send_reply(PacketPtr packet) {
   packet->sink.reset();
   const std::size_t charged = packet->charged_reply_bytes;
   std::unique_lock lock(out_mu_);
+  // Each path below returns the packet (and its reply buffer) to its pool
+  // before the charge goes: the buffers a connection holds never exceed
+  // its charge, not even for a moment.
   if (out_closed_ || !packet->reply) {  // dropped: buffers go back to their pools
-    PacketPtr dropped = std::move(packet);
+    packet.reset();
     return call_done(lock, charged);
   }
   if (!writing_ && replies_.empty()) {
@@ -385,11 +388,11 @@ void Connection::send_reply(PacketPtr packet) {
     const ssize_t n = ::send(socket_.native_handle(), packet->reply.data(), len,
                              MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n == static_cast<ssize_t>(len)) {
-      PacketPtr sent = std::move(packet);
+      packet.reset();
       return call_done(lock, charged);
     }
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      PacketPtr dropped = std::move(packet);
+      packet.reset();
       call_done(lock, charged);
       asio::post(strand_, [self = shared_from_this()] { self->fail("write error"); });
       return;
@@ -424,7 +427,9 @@ void Connection::write_next() {
                         done = std::move(self->replies_.front());
                         self->replies_.pop_front();
                         self->front_sent_ = 0;
-                        self->call_done(lock, done->charged_reply_bytes);
+                        const std::size_t charged = done->charged_reply_bytes;
+                        done.reset();  // the buffer goes back before the charge
+                        self->call_done(lock, charged);
                       }
                       if (ec) {
                         std::lock_guard lock(self->out_mu_);
