@@ -28,13 +28,15 @@ Connection::Connection(asio::ip::tcp::socket socket, Pipeline& pipeline, Connect
   // Deadlines are checked by one ticking timer at a quarter of the shortest
   // timeout, not by re-armed timers: re-arming a timer for every record costs
   // system calls (timerfd_settime), a deadline is a store.
-  auto shortest = std::chrono::seconds::max();
+  std::chrono::seconds shortest{0};  // 0: no timeout at all, nothing ever ticks
   for (auto t : {limits_.idle_timeout, limits_.record_timeout}) {
-    if (t.count() > 0) shortest = std::min(shortest, t);
+    if (t.count() > 0 && (shortest.count() == 0 || t < shortest)) shortest = t;
   }
-  tick_period_ = std::clamp<std::chrono::milliseconds>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(shortest) / 4,
-      std::chrono::milliseconds(50), std::chrono::milliseconds(5000));
+  if (shortest.count() > 0) {
+    tick_period_ = std::clamp<std::chrono::milliseconds>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(shortest) / 4,
+        std::chrono::milliseconds(50), std::chrono::milliseconds(5000));
+  }
   boost::system::error_code ec;
   peer_ = socket_.remote_endpoint(ec);  // fixed for the connection's life: read once
   if (!ec) peer_text_ = peer_.address().to_string() + ":" + std::to_string(peer_.port());
@@ -325,6 +327,9 @@ void Connection::defer_call(PacketPtr packet) {
     packet.reset();
     return call_done(lock, 0);
   }
+  // Kept here, the packet must not point back to this connection (a cycle
+  // would keep both alive past shutdown); it gets `sink` again when resubmitted.
+  packet->sink.reset();
   deferred_.push_back(std::move(packet));
   // Replies may have been written since the charge was refused.
   std::vector<PacketPtr> ready = take_fitting_deferred();
@@ -342,6 +347,7 @@ std::vector<PacketPtr> Connection::take_fitting_deferred() {
     if (charged_ != 0 && charged_ + bytes > limits_.max_output_bytes) break;
     charged_ += bytes;
     p->charged_reply_bytes = bytes;
+    p->sink = shared_from_this();
     ready.push_back(std::move(p));
     deferred_.pop_front();
   }

@@ -144,7 +144,7 @@ TEST_F(RestartTest, SigtermWhileRepliesWaitForASlowReaderStopsNasdCleanly) {
   int status = nasd_->stop();
   ASSERT_TRUE(WIFEXITED(status)) << "nasd did not exit normally: status " << status
                                  << (WIFSIGNALED(status) ? " (signal " + std::to_string(WTERMSIG(status)) + ")" : "");
-  EXPECT_EQ(0, WEXITSTATUS(status));
+  EXPECT_EQ(0, WEXITSTATUS(status)) << nasd_->stderr_text();
 }
 
 }  // namespace
