@@ -140,7 +140,7 @@ std::optional<double> metric_value(const std::string& text, const std::string& s
 }
 
 NasdProcess::NasdProcess(std::vector<std::string> extra_args, ExportsSource source)
-    : source_(source), extra_args_(std::move(extra_args)) {
+    : extra_args_(std::move(extra_args)), source_(source) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "nasd-integ-XXXXXX").string();
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');

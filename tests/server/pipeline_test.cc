@@ -71,9 +71,9 @@ std::vector<std::uint8_t> call(std::uint32_t xid, std::uint32_t prog, std::uint3
 }
 
 std::vector<std::uint8_t> frame(const std::vector<std::uint8_t>& rec) {
-  std::vector<std::uint8_t> out(4);
+  std::vector<std::uint8_t> out(4 + rec.size());
   xdr::XdrEncoder(out).u32(rpc::make_fragment_header(static_cast<std::uint32_t>(rec.size()), true));
-  out.insert(out.end(), rec.begin(), rec.end());
+  std::copy(rec.begin(), rec.end(), out.begin() + 4);
   return out;
 }
 

@@ -508,7 +508,7 @@ TEST_F(OpsTest, ReaddirPlusFillsHandlesAndAttrs) {
 }
 
 TEST_F(OpsTest, ReaddirWrongVerifierIsBadCookie) {
-  for (int i = 0; i < 5; ++i) testing::write_file(exp_ / ("f" + std::to_string(i)), "");
+  for (char c = '0'; c < '5'; ++c) testing::write_file(exp_ / std::string{'f', c}, "");
   std::vector<DirEntry> page;
   bool eof = false;
   std::optional<Attr> da;
