@@ -61,4 +61,75 @@ std::size_t HandleCache::size() const {
   return lru_.size();
 }
 
+// ---------------------------------------------------------- InodeHandleCache
+
+InodeHandleCache::InodeHandleCache(std::size_t capacity)
+    : capacity_(capacity), per_shard_(capacity == 0 ? 0 : (capacity + kShards - 1) / kShards) {}
+
+bool InodeHandleCache::find(std::uint64_t dev, std::uint64_t ino, const InodeStamp& stamp,
+                            FileHandle* out) {
+  if (capacity_ == 0) return false;
+  const Key k{dev, ino};
+  Shard& sh = shard_of(k);
+  std::lock_guard lock(sh.mu);
+  auto it = sh.index.find(k);
+  if (it == sh.index.end()) return false;
+  if (!(it->second->stamp == stamp)) {  // changed or reused: rebuilt by the caller
+    sh.lru.erase(it->second);
+    sh.index.erase(it);
+    return false;
+  }
+  sh.lru.splice(sh.lru.begin(), sh.lru, it->second);
+  *out = it->second->handle;
+  return true;
+}
+
+bool InodeHandleCache::contains(std::uint64_t dev, std::uint64_t ino) const {
+  if (capacity_ == 0) return false;
+  const Key k{dev, ino};
+  Shard& sh = shard_of(k);
+  std::lock_guard lock(sh.mu);
+  return sh.index.count(k) != 0;
+}
+
+void InodeHandleCache::insert(std::uint64_t dev, std::uint64_t ino, const InodeStamp& stamp,
+                              const FileHandle& handle) {
+  if (capacity_ == 0 || handle.size == 0) return;
+  const Key k{dev, ino};
+  Shard& sh = shard_of(k);
+  std::lock_guard lock(sh.mu);
+  if (auto it = sh.index.find(k); it != sh.index.end()) {
+    it->second->stamp = stamp;
+    it->second->handle = handle;
+    sh.lru.splice(sh.lru.begin(), sh.lru, it->second);
+    return;
+  }
+  if (sh.lru.size() >= per_shard_) {
+    sh.index.erase(sh.lru.back().key);
+    sh.lru.pop_back();
+  }
+  sh.lru.push_front(Value{k, stamp, handle});
+  sh.index.emplace(k, sh.lru.begin());
+}
+
+void InodeHandleCache::erase(std::uint64_t dev, std::uint64_t ino) {
+  if (capacity_ == 0) return;
+  const Key k{dev, ino};
+  Shard& sh = shard_of(k);
+  std::lock_guard lock(sh.mu);
+  auto it = sh.index.find(k);
+  if (it == sh.index.end()) return;
+  sh.lru.erase(it->second);
+  sh.index.erase(it);
+}
+
+std::size_t InodeHandleCache::size() const {
+  std::size_t n = 0;
+  for (const Shard& sh : shards_) {
+    std::lock_guard lock(sh.mu);
+    n += sh.lru.size();
+  }
+  return n;
+}
+
 }  // namespace nasd::storage

@@ -17,6 +17,7 @@
 // next used.  Thread-safe (one mutex; the calls are short).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -26,6 +27,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "storage/types.h"
 #include "storage/unique_fd.h"
 
 namespace nasd::storage {
@@ -53,6 +55,85 @@ class HandleCache {
   mutable std::mutex mu_;
   std::list<Entry> lru_;  // front: most recently used
   std::unordered_map<std::string, std::list<Entry>::iterator> index_;
+};
+
+/// What must still hold for a cached inode -> handle mapping to be used: the
+/// inode's birth time (0 when the filesystem reports none), change time and
+/// file type, all from one statx of the object about to be named.
+struct InodeStamp {
+  std::int64_t btime_sec = 0;
+  std::uint32_t btime_nsec = 0;
+  std::int64_t ctime_sec = 0;
+  std::uint32_t ctime_nsec = 0;
+  std::uint32_t type = 0;  // st_mode & S_IFMT
+  friend bool operator==(const InodeStamp&, const InodeStamp&) = default;
+};
+
+// InodeHandleCache: the file handle already built for an inode.
+//
+// READDIRPLUS and LOOKUP name objects they have just stat'ed; building the
+// handle costs a name_to_handle_at(2) (a second path walk) per object.  The
+// handle of an inode never changes while the inode lives (the kernel handle
+// is inode number + generation), so it is cached under (st_dev, st_ino) with
+// the InodeStamp of the stat it was built from.  A hit needs the stamp of a
+// fresh stat of the object to match:
+//  - inode reuse (unlink, then a new file gets the number) gives a new birth
+//    and change time, so the stale mapping is not used; a reuse inside one
+//    timestamp tick with both times equal would at worst give the client a
+//    handle of the dead generation, which the kernel answers with ESTALE
+//    (never another object);
+//  - any change to the inode (rename, link count, chmod, write, done through
+//    nasd or behind its back) moves its ctime: the next use rebuilds;
+//  - entries are only inserted from a stat of an open descriptor of the very
+//    object the handle was built from, never from a name (which may be
+//    replaced between two calls).
+// Attributes are never served from here: callers stat on every call.
+// At most `capacity` entries, least recently used out; sharded mutexes.
+class InodeHandleCache {
+ public:
+  /// `capacity`: most entries; 0 disables the cache.
+  explicit InodeHandleCache(std::size_t capacity);
+
+  /// The handle cached for (dev, ino) when its stamp equals `stamp`.  An
+  /// entry with a different stamp is dropped.
+  bool find(std::uint64_t dev, std::uint64_t ino, const InodeStamp& stamp, FileHandle* out);
+  /// True when some entry exists for (dev, ino), whatever its stamp.
+  bool contains(std::uint64_t dev, std::uint64_t ino) const;
+  /// Caches `handle` for (dev, ino) with `stamp`, replacing an older entry.
+  void insert(std::uint64_t dev, std::uint64_t ino, const InodeStamp& stamp,
+              const FileHandle& handle);
+  /// Forgets (dev, ino) (no-op when absent).
+  void erase(std::uint64_t dev, std::uint64_t ino);
+  std::size_t size() const;
+  std::size_t capacity() const { return capacity_; }
+
+ private:
+  static constexpr std::size_t kShards = 16;
+  struct Key {
+    std::uint64_t dev = 0, ino = 0;
+    friend bool operator==(const Key&, const Key&) = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const noexcept {
+      return static_cast<std::size_t>(k.ino * 0x9E3779B97F4A7C15ull ^ k.dev);
+    }
+  };
+  struct Value {
+    Key key;
+    InodeStamp stamp;
+    FileHandle handle;
+  };
+  struct Shard {
+    mutable std::mutex mu;
+    std::list<Value> lru;  // front: most recently used
+    std::unordered_map<Key, std::list<Value>::iterator, KeyHash> index;
+  };
+  Shard& shard_of(const Key& k) const {
+    return shards_[(k.ino ^ (k.ino >> 17)) % kShards];
+  }
+  const std::size_t capacity_;
+  const std::size_t per_shard_;
+  mutable std::array<Shard, kShards> shards_;
 };
 
 }  // namespace nasd::storage

@@ -150,6 +150,7 @@ class LocalBackend : public Backend {
 
  private:
   static constexpr std::size_t kHandleCacheEntries = 1024;  // open O_PATH descriptors at most
+  static constexpr std::size_t kInodeHandleEntries = 65536;  // inode -> handle, ~150 B each
   struct ExportRoot {
     std::uint32_t id = 0;
     UniqueFd fd;  // O_RDONLY|O_DIRECTORY (mount_fd for open_by_handle_at)
@@ -161,6 +162,7 @@ class LocalBackend : public Backend {
     const ExportRoot* exp = nullptr;
     SharedFd fd;  // O_PATH; shared with handle_cache_ when it came from there
     struct stat st {};
+    InodeStamp stamp;  // of the same statx as `st`
     bool is_root() const { return st.st_dev == exp->dev && st.st_ino == exp->ino; }
   };
 
@@ -169,6 +171,14 @@ class LocalBackend : public Backend {
   const ExportRoot* find_export(std::uint32_t id);
   /// Handle for `name` relative to `dirfd` ("" = dirfd itself), not following symlinks.
   Status make_handle(const ExportRoot& exp, int dirfd, const char* name, FileHandle* out) const;
+  /// Handle of `obj` (its fd, st and stamp from one open): from inode_handles_
+  /// when the stamp matches, else built with name_to_handle_at and cached.
+  Status handle_of(const Resolved& obj, FileHandle* out);
+  /// READDIRPLUS attributes and handle of entry `e` (inode `d_ino` from
+  /// getdents) in directory `d` read through `dirfd`; left empty when the
+  /// entry cannot be stat'ed (removed meanwhile, no search permission, a
+  /// mount point).  Runs under the caller's CredentialsGuard.
+  void plus_entry(const Resolved& d, int dirfd, std::uint64_t d_ino, DirEntry* e);
   /// Opens child `name` of `dir` as O_PATH under the guard already held by the caller.
   Status open_child(const Resolved& dir, const std::string& name, Resolved* out);
   /// Finishes a create-type call: looks up `name`, fills handle and attrs.
@@ -191,6 +201,7 @@ class LocalBackend : public Backend {
 
   std::unique_ptr<HandleCodec> codec_;
   HandleCache handle_cache_{kHandleCacheEntries};
+  InodeHandleCache inode_handles_{kInodeHandleEntries};
   std::shared_mutex exports_mu_;
   std::map<std::uint32_t, std::unique_ptr<ExportRoot>> exports_;
   UringIo io_;
