@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -842,6 +843,8 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
                              std::vector<DirEntry>* entries, Verifier* verf_out, bool* eof,
                              std::optional<Attr>* dir_attr) {
   *eof = false;
+  struct timespec before {};  // taken before the directory's stat (see read_listing)
+  ::clock_gettime(CLOCK_REALTIME, &before);
   Resolved d;
   if (Status s = resolve(dir, &d); s != Status::kOk) return s;
   if (dir_attr) *dir_attr = to_attr(d.st);
@@ -852,10 +855,21 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
   if (cookie > static_cast<std::uint64_t>(INT64_MAX)) return Status::kBadCookie;
   *verf_out = verf;
 
+  // The listing cached for this very directory state, or a fresh read.
+  std::shared_ptr<const DirSnapshot> snap = dir_cache_.find(d.st.st_dev, d.st.st_ino, d.stamp);
+  std::ptrdiff_t start = snap ? snap->start_after(cookie) : -1;
+  const bool from_cache = start >= 0;
   UniqueFd rd;
-  if (Status s = open_for_io(cred, d, O_RDONLY | O_DIRECTORY, &rd); s != Status::kOk) return s;
-  if (cookie != 0 && ::lseek(rd.get(), static_cast<off_t>(cookie), SEEK_SET) < 0)
-    return Status::kBadCookie;
+  if (!from_cache) {
+    snap.reset();
+    if (Status s = open_for_io(cred, d, O_RDONLY | O_DIRECTORY, &rd); s != Status::kOk) return s;
+    snap = read_listing(rd.get(), d, before);
+    start = snap ? snap->start_after(cookie) : -1;
+    if (start < 0) {  // not cached, or a cookie it does not have: read on from the cookie
+      snap.reset();
+      if (::lseek(rd.get(), static_cast<off_t>(cookie), SEEK_SET) < 0) return Status::kBadCookie;
+    }
+  }
 
   FileHandle root_fh;
   if (plus && d.is_root()) {
@@ -863,8 +877,46 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
   }
   CredentialsGuard g(cred);  // per-entry statx/open/name_to_handle_at run as the client
   if (!g.ok()) return kNoIdentity;
-  std::vector<std::uint8_t> buf(16384);
+  // A cached listing is only shown to a client that may read the directory
+  // now (the fresh read checked it by opening as the client).
+  if (from_cache &&
+      ::faccessat(d.fd.get(), "", R_OK, AT_EACCESS | AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
+    return errno_status();
+  const int dirfd = rd.valid() ? rd.get() : d.fd.get();
   const std::size_t first = entries->size();
+  // Appends one entry; false when it does not fit.
+  auto add = [&](const char* name, std::uint64_t ino, std::uint64_t off) {
+    DirEntry e;
+    e.name = name;
+    e.fileid = ino;
+    e.cookie = off;
+    const bool dotdot_at_root = d.is_root() && e.name == "..";
+    if (dotdot_at_root) e.fileid = d.exp->ino;
+    if (plus) {
+      if (dotdot_at_root) {
+        e.attr = to_attr(d.st);
+        e.handle = root_fh;
+      } else if (e.name == ".") {
+        e.attr = to_attr(d.st);  // the directory itself, stat'ed by this call
+        e.handle = dir;
+      } else {
+        plus_entry(d, dirfd, ino, &e);
+      }
+    }
+    if (!fits(e)) return false;
+    entries->push_back(std::move(e));
+    return true;
+  };
+  if (snap) {
+    for (std::size_t i = static_cast<std::size_t>(start); i < snap->entries.size(); ++i) {
+      const DirSnapshot::Entry& se = snap->entries[i];
+      if (!add(se.name.c_str(), se.ino, se.off))
+        return entries->size() == first ? Status::kTooSmall : Status::kOk;
+    }
+    *eof = true;
+    return Status::kOk;
+  }
+  std::vector<std::uint8_t> buf(16384);
   for (;;) {
     long n = syscall(SYS_getdents64, rd.get(), buf.data(), buf.size());
     if (n < 0) return errno_status();
@@ -875,39 +927,51 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
     for (long pos = 0; pos < n;) {
       auto* de = reinterpret_cast<struct dirent64*>(buf.data() + pos);
       pos += de->d_reclen;
-      DirEntry e;
-      e.name = de->d_name;
-      e.fileid = de->d_ino;
-      e.cookie = static_cast<std::uint64_t>(de->d_off);
-      const bool dotdot_at_root = d.is_root() && e.name == "..";
-      if (dotdot_at_root) e.fileid = d.exp->ino;
-      if (plus) {
-        if (dotdot_at_root) {
-          e.attr = to_attr(d.st);
-          e.handle = root_fh;
-        } else if (e.name == ".") {
-          e.attr = to_attr(d.st);  // the directory itself, stat'ed by this call
-          e.handle = dir;
-        } else {
-          plus_entry(d, rd.get(), de->d_ino, &e);
-        }
-      }
-      if (!fits(e)) return entries->size() == first ? Status::kTooSmall : Status::kOk;
-      entries->push_back(std::move(e));
+      if (!add(de->d_name, de->d_ino, static_cast<std::uint64_t>(de->d_off)))
+        return entries->size() == first ? Status::kTooSmall : Status::kOk;
     }
   }
+}
+
+std::shared_ptr<const DirSnapshot> LocalBackend::read_listing(int fd, const Resolved& d,
+                                                              const struct timespec& before) {
+  // Only a directory unchanged for longer than the timestamp granularity:
+  // any change after our stat then gets a ctime different from d.stamp's.
+  const std::int64_t ctime_ns = d.stamp.ctime_sec * 1000000000LL + d.stamp.ctime_nsec;
+  const std::int64_t before_ns = static_cast<std::int64_t>(before.tv_sec) * 1000000000LL + before.tv_nsec;
+  if (dir_cache_.max_listing() == 0 || ctime_ns >= before_ns - kDirQuietNs) return nullptr;
+  auto snap = std::make_shared<DirSnapshot>();
+  snap->stamp = d.stamp;
+  std::vector<std::uint8_t> buf(65536);
+  for (;;) {
+    long n = syscall(SYS_getdents64, fd, buf.data(), buf.size());
+    if (n < 0) return nullptr;
+    if (n == 0) break;
+    for (long pos = 0; pos < n;) {
+      auto* de = reinterpret_cast<struct dirent64*>(buf.data() + pos);
+      pos += de->d_reclen;
+      const auto off = static_cast<std::uint64_t>(de->d_off);
+      // Cookies must identify entries: strictly increasing, else not cached.
+      if (!snap->entries.empty() && off <= snap->entries.back().off) return nullptr;
+      if (snap->entries.size() >= dir_cache_.max_listing()) return nullptr;
+      snap->entries.push_back(DirSnapshot::Entry{de->d_name, de->d_ino, off});
+    }
+  }
+  dir_cache_.insert(d.st.st_dev, d.st.st_ino, snap);
+  return snap;
 }
 
 void LocalBackend::plus_entry(const Resolved& d, int dirfd, std::uint64_t d_ino, DirEntry* e) {
   // Runs as the client.  An inode met before: one statx by name, and the
   // cached handle when the statx's stamp still matches.
-  if (inode_handles_.contains(d.exp->dev, d_ino)) {
+  InodeStamp cached;
+  FileHandle h;
+  if (inode_handles_.peek(d.exp->dev, d_ino, &cached, &h)) {
     struct stat st {};
     InodeStamp stamp;
     if (!stat_x(dirfd, e->name.c_str(), AT_SYMLINK_NOFOLLOW, &st, &stamp)) return;
     if (st.st_dev != d.exp->dev) return;  // a mount point: no attributes, no handle
-    FileHandle h;
-    if (inode_handles_.find(st.st_dev, st.st_ino, stamp, &h)) {
+    if (st.st_ino == d_ino && stamp == cached) {
       e->attr = to_attr(st);
       e->handle = h;
       return;
@@ -923,7 +987,6 @@ void LocalBackend::plus_entry(const Resolved& d, int dirfd, std::uint64_t d_ino,
   }
   if (!c.fd.valid() || !fd_stat(c.fd.get(), &c.st, &c.stamp) || c.st.st_dev != d.exp->dev) return;
   e->attr = to_attr(c.st);
-  FileHandle h;
   if (handle_of(c, &h) == Status::kOk) e->handle = h;
 }
 

@@ -50,6 +50,7 @@
 #include <memory>
 #include <shared_mutex>
 #include <string>
+#include <ctime>
 
 #include "storage/backend.h"
 #include "storage/handle_cache.h"
@@ -151,6 +152,10 @@ class LocalBackend : public Backend {
  private:
   static constexpr std::size_t kHandleCacheEntries = 1024;  // open O_PATH descriptors at most
   static constexpr std::size_t kInodeHandleEntries = 65536;  // inode -> handle, ~150 B each
+  static constexpr std::size_t kDirCacheEntries = 131072;    // cached dirents, ~60 B each
+  /// A directory is listed into dir_cache_ only when its ctime is older than
+  /// this (well above the kernel's coarse timestamp tick).
+  static constexpr std::int64_t kDirQuietNs = 200'000'000;
   struct ExportRoot {
     std::uint32_t id = 0;
     UniqueFd fd;  // O_RDONLY|O_DIRECTORY (mount_fd for open_by_handle_at)
@@ -179,6 +184,12 @@ class LocalBackend : public Backend {
   /// entry cannot be stat'ed (removed meanwhile, no search permission, a
   /// mount point).  Runs under the caller's CredentialsGuard.
   void plus_entry(const Resolved& d, int dirfd, std::uint64_t d_ino, DirEntry* e);
+  /// Reads all of directory `d` through `fd` (from offset 0) and caches the
+  /// listing; null (fd position undefined) when the directory changed less
+  /// than kDirQuietNs before `before`, is too large, or its cookies do not
+  /// increase strictly.
+  std::shared_ptr<const DirSnapshot> read_listing(int fd, const Resolved& d,
+                                                  const struct timespec& before);
   /// Opens child `name` of `dir` as O_PATH under the guard already held by the caller.
   Status open_child(const Resolved& dir, const std::string& name, Resolved* out);
   /// Finishes a create-type call: looks up `name`, fills handle and attrs.
@@ -202,6 +213,7 @@ class LocalBackend : public Backend {
   std::unique_ptr<HandleCodec> codec_;
   HandleCache handle_cache_{kHandleCacheEntries};
   InodeHandleCache inode_handles_{kInodeHandleEntries};
+  DirEntryCache dir_cache_{kDirCacheEntries};
   std::shared_mutex exports_mu_;
   std::map<std::uint32_t, std::unique_ptr<ExportRoot>> exports_;
   UringIo io_;
