@@ -1,6 +1,9 @@
 // HandleCache, see storage/handle_cache.h.
 #include "storage/handle_cache.h"
 
+#include <algorithm>
+#include <iterator>
+
 namespace nasd::storage {
 namespace {
 
@@ -59,6 +62,137 @@ void HandleCache::clear() {
 std::size_t HandleCache::size() const {
   std::lock_guard lock(mu_);
   return lru_.size();
+}
+
+// ---------------------------------------------------------- InodeHandleCache
+
+InodeHandleCache::InodeHandleCache(std::size_t capacity)
+    : capacity_(capacity), per_shard_(capacity == 0 ? 0 : (capacity + kShards - 1) / kShards) {}
+
+bool InodeHandleCache::find(std::uint64_t dev, std::uint64_t ino, const InodeStamp& stamp,
+                            FileHandle* out) {
+  if (capacity_ == 0) return false;
+  const Key k{dev, ino};
+  Shard& sh = shard_of(k);
+  std::lock_guard lock(sh.mu);
+  auto it = sh.index.find(k);
+  if (it == sh.index.end()) return false;
+  if (!(it->second->stamp == stamp)) {  // changed or reused: rebuilt by the caller
+    sh.lru.erase(it->second);
+    sh.index.erase(it);
+    return false;
+  }
+  *out = it->second->handle;
+  return true;
+}
+
+bool InodeHandleCache::peek(std::uint64_t dev, std::uint64_t ino, InodeStamp* stamp,
+                            FileHandle* out) const {
+  if (capacity_ == 0) return false;
+  const Key k{dev, ino};
+  Shard& sh = shard_of(k);
+  std::lock_guard lock(sh.mu);
+  auto it = sh.index.find(k);
+  if (it == sh.index.end()) return false;
+  *stamp = it->second->stamp;
+  *out = it->second->handle;
+  return true;
+}
+
+void InodeHandleCache::insert(std::uint64_t dev, std::uint64_t ino, const InodeStamp& stamp,
+                              const FileHandle& handle) {
+  if (capacity_ == 0 || handle.size == 0) return;
+  const Key k{dev, ino};
+  Shard& sh = shard_of(k);
+  std::lock_guard lock(sh.mu);
+  if (auto it = sh.index.find(k); it != sh.index.end()) {
+    it->second->stamp = stamp;
+    it->second->handle = handle;
+    sh.lru.splice(sh.lru.begin(), sh.lru, it->second);
+    return;
+  }
+  if (sh.lru.size() >= per_shard_) {
+    sh.index.erase(sh.lru.back().key);
+    sh.lru.pop_back();
+  }
+  sh.lru.push_front(Value{k, stamp, handle});
+  sh.index.emplace(k, sh.lru.begin());
+}
+
+void InodeHandleCache::erase(std::uint64_t dev, std::uint64_t ino) {
+  if (capacity_ == 0) return;
+  const Key k{dev, ino};
+  Shard& sh = shard_of(k);
+  std::lock_guard lock(sh.mu);
+  auto it = sh.index.find(k);
+  if (it == sh.index.end()) return;
+  sh.lru.erase(it->second);
+  sh.index.erase(it);
+}
+
+std::size_t InodeHandleCache::size() const {
+  std::size_t n = 0;
+  for (const Shard& sh : shards_) {
+    std::lock_guard lock(sh.mu);
+    n += sh.lru.size();
+  }
+  return n;
+}
+
+// ------------------------------------------------------------- DirEntryCache
+
+std::ptrdiff_t DirSnapshot::start_after(std::uint64_t cookie) const {
+  if (cookie == 0) return 0;
+  auto it = std::lower_bound(entries.begin(), entries.end(), cookie,
+                             [](const Entry& e, std::uint64_t c) { return e.off < c; });
+  if (it == entries.end() || it->off != cookie) return -1;
+  return (it - entries.begin()) + 1;
+}
+
+std::shared_ptr<const DirSnapshot> DirEntryCache::find(std::uint64_t dev, std::uint64_t ino,
+                                                       const InodeStamp& stamp) {
+  if (max_entries_ == 0) return nullptr;
+  std::shared_ptr<const DirSnapshot> stale;  // freed outside the lock
+  std::lock_guard lock(mu_);
+  auto it = index_.find(Key{dev, ino});
+  if (it == index_.end()) return nullptr;
+  if (!(it->second->second->stamp == stamp)) {
+    stale = it->second->second;
+    drop(it->second);
+    return nullptr;
+  }
+  lru_.splice(lru_.begin(), lru_, it->second);
+  return it->second->second;
+}
+
+void DirEntryCache::insert(std::uint64_t dev, std::uint64_t ino,
+                           std::shared_ptr<const DirSnapshot> snap) {
+  if (max_entries_ == 0 || !snap || snap->entries.size() > max_listing()) return;
+  std::vector<std::shared_ptr<const DirSnapshot>> evicted;  // freed outside the lock
+  std::lock_guard lock(mu_);
+  const Key k{dev, ino};
+  if (auto it = index_.find(k); it != index_.end()) {
+    evicted.push_back(it->second->second);
+    drop(it->second);
+  }
+  while (!lru_.empty() && total_ + snap->entries.size() > max_entries_) {
+    evicted.push_back(lru_.back().second);
+    drop(std::prev(lru_.end()));
+  }
+  total_ += snap->entries.size();
+  lru_.emplace_front(k, std::move(snap));
+  index_.emplace(k, lru_.begin());
+}
+
+void DirEntryCache::drop(std::list<Item>::iterator it) {
+  total_ -= it->second->entries.size();
+  index_.erase(it->first);
+  lru_.erase(it);
+}
+
+std::size_t DirEntryCache::entries() const {
+  std::lock_guard lock(mu_);
+  return total_;
 }
 
 }  // namespace nasd::storage

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -87,7 +88,43 @@ WccAttr wcc_of(const struct stat& st) {
   return WccAttr{static_cast<std::uint64_t>(st.st_size), to_time(st.st_mtim), to_time(st.st_ctim)};
 }
 
-bool fd_stat(int fd, struct stat* st) { return ::fstatat(fd, "", st, AT_EMPTY_PATH) == 0; }
+/// statx of `name` relative to `dirfd` (`flags`: AT_EMPTY_PATH,
+/// AT_SYMLINK_NOFOLLOW) into a struct stat, and the InodeStamp of the same
+/// result when `stamp` is given.  False with errno set on failure.
+bool stat_x(int dirfd, const char* name, int flags, struct stat* st, InodeStamp* stamp) {
+  struct statx sx {};
+  if (::statx(dirfd, name, flags | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0)
+    return false;
+  *st = {};
+  st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+  st->st_ino = sx.stx_ino;
+  st->st_mode = sx.stx_mode;
+  st->st_nlink = sx.stx_nlink;
+  st->st_uid = sx.stx_uid;
+  st->st_gid = sx.stx_gid;
+  st->st_rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
+  st->st_size = static_cast<off_t>(sx.stx_size);
+  st->st_blksize = static_cast<blksize_t>(sx.stx_blksize);
+  st->st_blocks = static_cast<blkcnt_t>(sx.stx_blocks);
+  st->st_atim = {sx.stx_atime.tv_sec, sx.stx_atime.tv_nsec};
+  st->st_mtim = {sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec};
+  st->st_ctim = {sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec};
+  if (stamp) {
+    *stamp = InodeStamp{};
+    if (sx.stx_mask & STATX_BTIME) {
+      stamp->btime_sec = sx.stx_btime.tv_sec;
+      stamp->btime_nsec = sx.stx_btime.tv_nsec;
+    }
+    stamp->ctime_sec = sx.stx_ctime.tv_sec;
+    stamp->ctime_nsec = sx.stx_ctime.tv_nsec;
+    stamp->type = sx.stx_mode & S_IFMT;
+  }
+  return true;
+}
+
+bool fd_stat(int fd, struct stat* st, InodeStamp* stamp = nullptr) {
+  return stat_x(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, st, stamp);
+}
 
 /// post_op_attr of an fd (nullopt when it cannot be stat'ed).
 std::optional<Attr> post_attr(int fd) {
@@ -222,7 +259,7 @@ Status LocalBackend::resolve(const FileHandle& fh, Resolved* out) {
   if (!out->exp) return Status::kStale;
   if (auto cached = handle_cache_.find(fh.bytes())) {
     out->fd.share(std::move(cached));
-    if (fd_stat(out->fd.get(), &out->st) && out->st.st_dev == out->exp->dev) {
+    if (fd_stat(out->fd.get(), &out->st, &out->stamp) && out->st.st_dev == out->exp->dev) {
       if (out->st.st_nlink > 0) return Status::kOk;
       handle_cache_.erase(fh.bytes());  // removed since (the cache kept the inode alive)
       out->fd.reset();
@@ -241,7 +278,7 @@ Status LocalBackend::resolve(const FileHandle& fh, Resolved* out) {
     if (errno == ESTALE || errno == ENOENT) return Status::kStale;
     return errno_status();
   }
-  if (!fd_stat(out->fd.get(), &out->st)) return errno_status();
+  if (!fd_stat(out->fd.get(), &out->st, &out->stamp)) return errno_status();
   if (out->st.st_dev != out->exp->dev) return Status::kStale;
   // No links left: removed, only kept alive by someone's open descriptor.
   if (out->st.st_nlink == 0) return Status::kStale;
@@ -274,8 +311,16 @@ Status LocalBackend::open_child(const Resolved& dir, const std::string& name, Re
     out->fd.reset(open_beneath(dir.fd.get(), name.c_str(), O_PATH | O_NOFOLLOW));
   }
   if (!out->fd.valid()) return errno_status();
-  if (!fd_stat(out->fd.get(), &out->st)) return errno_status();
+  if (!fd_stat(out->fd.get(), &out->st, &out->stamp)) return errno_status();
   if (out->st.st_dev != dir.exp->dev) return Status::kXdev;
+  return Status::kOk;
+}
+
+Status LocalBackend::handle_of(const Resolved& obj, FileHandle* out) {
+  if (inode_handles_.find(obj.st.st_dev, obj.st.st_ino, obj.stamp, out)) return Status::kOk;
+  if (Status s = make_handle(*obj.exp, obj.fd.get(), "", out); s != Status::kOk) return s;
+  // The stamp and the handle both come from the open descriptor: same inode.
+  inode_handles_.insert(obj.st.st_dev, obj.st.st_ino, obj.stamp, *out);
   return Status::kOk;
 }
 
@@ -286,7 +331,7 @@ Status LocalBackend::finish_new(const Credentials& cred, Resolved& dir, const st
     if (!g.ok()) return kNoIdentity;
     if (Status s = open_child(dir, name, child); s != Status::kOk) return s;
   }
-  if (Status s = make_handle(*dir.exp, child->fd.get(), "", out); s != Status::kOk) return s;
+  if (Status s = handle_of(*child, out); s != Status::kOk) return s;
   if (obj_attr) *obj_attr = to_attr(child->st);
   return Status::kOk;
 }
@@ -315,6 +360,9 @@ Status LocalBackend::open_for_io(const Credentials& cred, const Resolved& obj, i
 
 Status LocalBackend::apply_attrs(const Credentials& cred, Resolved& obj, const SetAttr& a,
                                  bool with_size) {
+  if (!a.uid && !a.gid && !a.mode && !(with_size && a.size) && a.atime_how == TimeHow::kDontChange &&
+      a.mtime_how == TimeHow::kDontChange)
+    return Status::kOk;  // nothing to apply: obj.st stays as the caller stat'ed it
   const int fd = obj.fd.get();
   const bool is_link = S_ISLNK(obj.st.st_mode);
   {
@@ -355,7 +403,7 @@ Status LocalBackend::apply_attrs(const Credentials& cred, Resolved& obj, const S
     if (!g.ok()) return kNoIdentity;
     if (::utimensat(fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) return errno_status();
   }
-  if (!fd_stat(fd, &obj.st)) return errno_status();
+  if (!fd_stat(fd, &obj.st, &obj.stamp)) return errno_status();
   return Status::kOk;
 }
 
@@ -419,8 +467,27 @@ Status LocalBackend::lookup(const Credentials& cred, const FileHandle& dir, std:
   if (Status s = resolve(dir, &d); s != Status::kOk) return s;
   if (dir_attr) *dir_attr = to_attr(d.st);
   if (!S_ISDIR(d.st.st_mode)) return Status::kNotDir;
+  const std::string n(name);
   Resolved child;
-  return finish_new(cred, d, std::string(name), out, obj_attr, &child);
+  {
+    CredentialsGuard g(cred);
+    if (!g.ok()) return kNoIdentity;
+    if (!is_dot_or_dotdot(n)) {
+      // Known inode: one statx as the client names it (fresh attributes),
+      // its cached handle (checked against the same statx) spares the open.
+      struct stat st {};
+      InodeStamp stamp;
+      if (!stat_x(d.fd.get(), n.c_str(), AT_SYMLINK_NOFOLLOW, &st, &stamp)) return errno_status();
+      if (st.st_dev == d.exp->dev && inode_handles_.find(st.st_dev, st.st_ino, stamp, out)) {
+        if (obj_attr) *obj_attr = to_attr(st);
+        return Status::kOk;
+      }
+    }
+    if (Status s = open_child(d, n, &child); s != Status::kOk) return s;
+  }
+  if (Status s = handle_of(child, out); s != Status::kOk) return s;
+  if (obj_attr) *obj_attr = to_attr(child.st);
+  return Status::kOk;
 }
 
 Status LocalBackend::access(const Credentials& cred, const FileHandle& fh, std::uint32_t requested,
@@ -776,6 +843,8 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
                              std::vector<DirEntry>* entries, Verifier* verf_out, bool* eof,
                              std::optional<Attr>* dir_attr) {
   *eof = false;
+  struct timespec before {};  // taken before the directory's stat (see read_listing)
+  ::clock_gettime(CLOCK_REALTIME, &before);
   Resolved d;
   if (Status s = resolve(dir, &d); s != Status::kOk) return s;
   if (dir_attr) *dir_attr = to_attr(d.st);
@@ -786,19 +855,68 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
   if (cookie > static_cast<std::uint64_t>(INT64_MAX)) return Status::kBadCookie;
   *verf_out = verf;
 
+  // The listing cached for this very directory state, or a fresh read.
+  std::shared_ptr<const DirSnapshot> snap = dir_cache_.find(d.st.st_dev, d.st.st_ino, d.stamp);
+  std::ptrdiff_t start = snap ? snap->start_after(cookie) : -1;
+  const bool from_cache = start >= 0;
   UniqueFd rd;
-  if (Status s = open_for_io(cred, d, O_RDONLY | O_DIRECTORY, &rd); s != Status::kOk) return s;
-  if (cookie != 0 && ::lseek(rd.get(), static_cast<off_t>(cookie), SEEK_SET) < 0)
-    return Status::kBadCookie;
+  if (!from_cache) {
+    snap.reset();
+    if (Status s = open_for_io(cred, d, O_RDONLY | O_DIRECTORY, &rd); s != Status::kOk) return s;
+    snap = read_listing(rd.get(), d, before);
+    start = snap ? snap->start_after(cookie) : -1;
+    if (start < 0) {  // not cached, or a cookie it does not have: read on from the cookie
+      snap.reset();
+      if (::lseek(rd.get(), static_cast<off_t>(cookie), SEEK_SET) < 0) return Status::kBadCookie;
+    }
+  }
 
   FileHandle root_fh;
   if (plus && d.is_root()) {
     if (Status s = make_handle(*d.exp, d.exp->fd.get(), "", &root_fh); s != Status::kOk) return s;
   }
-  CredentialsGuard g(cred);  // per-entry fstatat/name_to_handle_at run as the client
+  CredentialsGuard g(cred);  // per-entry statx/open/name_to_handle_at run as the client
   if (!g.ok()) return kNoIdentity;
-  std::vector<std::uint8_t> buf(16384);
+  // A cached listing is only shown to a client that may read the directory
+  // now (the fresh read checked it by opening as the client).
+  if (from_cache &&
+      ::faccessat(d.fd.get(), "", R_OK, AT_EACCESS | AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
+    return errno_status();
+  const int dirfd = rd.valid() ? rd.get() : d.fd.get();
   const std::size_t first = entries->size();
+  // Appends one entry; false when it does not fit.
+  auto add = [&](const char* name, std::uint64_t ino, std::uint64_t off) {
+    DirEntry e;
+    e.name = name;
+    e.fileid = ino;
+    e.cookie = off;
+    const bool dotdot_at_root = d.is_root() && e.name == "..";
+    if (dotdot_at_root) e.fileid = d.exp->ino;
+    if (plus) {
+      if (dotdot_at_root) {
+        e.attr = to_attr(d.st);
+        e.handle = root_fh;
+      } else if (e.name == ".") {
+        e.attr = to_attr(d.st);  // the directory itself, stat'ed by this call
+        e.handle = dir;
+      } else {
+        plus_entry(d, dirfd, ino, &e);
+      }
+    }
+    if (!fits(e)) return false;
+    entries->push_back(std::move(e));
+    return true;
+  };
+  if (snap) {
+    for (std::size_t i = static_cast<std::size_t>(start); i < snap->entries.size(); ++i) {
+      const DirSnapshot::Entry& se = snap->entries[i];
+      if (!add(se.name.c_str(), se.ino, se.off))
+        return entries->size() == first ? Status::kTooSmall : Status::kOk;
+    }
+    *eof = true;
+    return Status::kOk;
+  }
+  std::vector<std::uint8_t> buf(16384);
   for (;;) {
     long n = syscall(SYS_getdents64, rd.get(), buf.data(), buf.size());
     if (n < 0) return errno_status();
@@ -809,30 +927,67 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
     for (long pos = 0; pos < n;) {
       auto* de = reinterpret_cast<struct dirent64*>(buf.data() + pos);
       pos += de->d_reclen;
-      DirEntry e;
-      e.name = de->d_name;
-      e.fileid = de->d_ino;
-      e.cookie = static_cast<std::uint64_t>(de->d_off);
-      const bool dotdot_at_root = d.is_root() && e.name == "..";
-      if (dotdot_at_root) e.fileid = d.exp->ino;
-      if (plus) {
-        if (dotdot_at_root) {
-          e.attr = to_attr(d.st);
-          e.handle = root_fh;
-        } else {
-          struct stat st {};
-          if (::fstatat(rd.get(), e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-              st.st_dev == d.exp->dev) {
-            e.attr = to_attr(st);
-            FileHandle h;
-            if (make_handle(*d.exp, rd.get(), e.name.c_str(), &h) == Status::kOk) e.handle = h;
-          }
-        }
-      }
-      if (!fits(e)) return entries->size() == first ? Status::kTooSmall : Status::kOk;
-      entries->push_back(std::move(e));
+      if (!add(de->d_name, de->d_ino, static_cast<std::uint64_t>(de->d_off)))
+        return entries->size() == first ? Status::kTooSmall : Status::kOk;
     }
   }
+}
+
+std::shared_ptr<const DirSnapshot> LocalBackend::read_listing(int fd, const Resolved& d,
+                                                              const struct timespec& before) {
+  // Only a directory unchanged for longer than the timestamp granularity:
+  // any change after our stat then gets a ctime different from d.stamp's.
+  const std::int64_t ctime_ns = d.stamp.ctime_sec * 1000000000LL + d.stamp.ctime_nsec;
+  const std::int64_t before_ns = static_cast<std::int64_t>(before.tv_sec) * 1000000000LL + before.tv_nsec;
+  if (dir_cache_.max_listing() == 0 || ctime_ns >= before_ns - kDirQuietNs) return nullptr;
+  auto snap = std::make_shared<DirSnapshot>();
+  snap->stamp = d.stamp;
+  std::vector<std::uint8_t> buf(65536);
+  for (;;) {
+    long n = syscall(SYS_getdents64, fd, buf.data(), buf.size());
+    if (n < 0) return nullptr;
+    if (n == 0) break;
+    for (long pos = 0; pos < n;) {
+      auto* de = reinterpret_cast<struct dirent64*>(buf.data() + pos);
+      pos += de->d_reclen;
+      const auto off = static_cast<std::uint64_t>(de->d_off);
+      // Cookies must identify entries: strictly increasing, else not cached.
+      if (!snap->entries.empty() && off <= snap->entries.back().off) return nullptr;
+      if (snap->entries.size() >= dir_cache_.max_listing()) return nullptr;
+      snap->entries.push_back(DirSnapshot::Entry{de->d_name, de->d_ino, off});
+    }
+  }
+  dir_cache_.insert(d.st.st_dev, d.st.st_ino, snap);
+  return snap;
+}
+
+void LocalBackend::plus_entry(const Resolved& d, int dirfd, std::uint64_t d_ino, DirEntry* e) {
+  // Runs as the client.  An inode met before: one statx by name, and the
+  // cached handle when the statx's stamp still matches.
+  InodeStamp cached;
+  FileHandle h;
+  if (inode_handles_.peek(d.exp->dev, d_ino, &cached, &h)) {
+    struct stat st {};
+    InodeStamp stamp;
+    if (!stat_x(dirfd, e->name.c_str(), AT_SYMLINK_NOFOLLOW, &st, &stamp)) return;
+    if (st.st_dev != d.exp->dev) return;  // a mount point: no attributes, no handle
+    if (st.st_ino == d_ino && stamp == cached) {
+      e->attr = to_attr(st);
+      e->handle = h;
+      return;
+    }
+  }
+  // Otherwise open it, so attributes and handle are of the same object.
+  Resolved c;
+  c.exp = d.exp;
+  if (e->name == "..") {  // below the root (the root's ".." is answered by the caller)
+    c.fd.reset(::openat(dirfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  } else {
+    c.fd.reset(open_beneath(dirfd, e->name.c_str(), O_PATH | O_NOFOLLOW));
+  }
+  if (!c.fd.valid() || !fd_stat(c.fd.get(), &c.st, &c.stamp) || c.st.st_dev != d.exp->dev) return;
+  e->attr = to_attr(c.st);
+  if (handle_of(c, &h) == Status::kOk) e->handle = h;
 }
 
 Status LocalBackend::fsstat(const FileHandle& fh, FsStat* out, std::optional<Attr>* attr) {

@@ -50,6 +50,7 @@
 #include <memory>
 #include <shared_mutex>
 #include <string>
+#include <ctime>
 
 #include "storage/backend.h"
 #include "storage/handle_cache.h"
@@ -150,6 +151,11 @@ class LocalBackend : public Backend {
 
  private:
   static constexpr std::size_t kHandleCacheEntries = 1024;  // open O_PATH descriptors at most
+  static constexpr std::size_t kInodeHandleEntries = 65536;  // inode -> handle, ~150 B each
+  static constexpr std::size_t kDirCacheEntries = 131072;    // cached dirents, ~60 B each
+  /// A directory is listed into dir_cache_ only when its ctime is older than
+  /// this (well above the kernel's coarse timestamp tick).
+  static constexpr std::int64_t kDirQuietNs = 200'000'000;
   struct ExportRoot {
     std::uint32_t id = 0;
     UniqueFd fd;  // O_RDONLY|O_DIRECTORY (mount_fd for open_by_handle_at)
@@ -161,6 +167,7 @@ class LocalBackend : public Backend {
     const ExportRoot* exp = nullptr;
     SharedFd fd;  // O_PATH; shared with handle_cache_ when it came from there
     struct stat st {};
+    InodeStamp stamp;  // of the same statx as `st`
     bool is_root() const { return st.st_dev == exp->dev && st.st_ino == exp->ino; }
   };
 
@@ -169,6 +176,20 @@ class LocalBackend : public Backend {
   const ExportRoot* find_export(std::uint32_t id);
   /// Handle for `name` relative to `dirfd` ("" = dirfd itself), not following symlinks.
   Status make_handle(const ExportRoot& exp, int dirfd, const char* name, FileHandle* out) const;
+  /// Handle of `obj` (its fd, st and stamp from one open): from inode_handles_
+  /// when the stamp matches, else built with name_to_handle_at and cached.
+  Status handle_of(const Resolved& obj, FileHandle* out);
+  /// READDIRPLUS attributes and handle of entry `e` (inode `d_ino` from
+  /// getdents) in directory `d` read through `dirfd`; left empty when the
+  /// entry cannot be stat'ed (removed meanwhile, no search permission, a
+  /// mount point).  Runs under the caller's CredentialsGuard.
+  void plus_entry(const Resolved& d, int dirfd, std::uint64_t d_ino, DirEntry* e);
+  /// Reads all of directory `d` through `fd` (from offset 0) and caches the
+  /// listing; null (fd position undefined) when the directory changed less
+  /// than kDirQuietNs before `before`, is too large, or its cookies do not
+  /// increase strictly.
+  std::shared_ptr<const DirSnapshot> read_listing(int fd, const Resolved& d,
+                                                  const struct timespec& before);
   /// Opens child `name` of `dir` as O_PATH under the guard already held by the caller.
   Status open_child(const Resolved& dir, const std::string& name, Resolved* out);
   /// Finishes a create-type call: looks up `name`, fills handle and attrs.
@@ -191,6 +212,8 @@ class LocalBackend : public Backend {
 
   std::unique_ptr<HandleCodec> codec_;
   HandleCache handle_cache_{kHandleCacheEntries};
+  InodeHandleCache inode_handles_{kInodeHandleEntries};
+  DirEntryCache dir_cache_{kDirCacheEntries};
   std::shared_mutex exports_mu_;
   std::map<std::uint32_t, std::unique_ptr<ExportRoot>> exports_;
   UringIo io_;

@@ -1,0 +1,130 @@
+// InodeHandleCache and DirEntryCache: a mapping is used only while the
+// stamp it was stored with matches; bounds; cookie positions in listings.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "storage/handle_cache.h"
+
+namespace nasd::storage {
+namespace {
+
+FileHandle handle(std::uint8_t n) {
+  FileHandle h;
+  const std::uint8_t b[] = {1, 2, n};
+  h.assign(b);
+  return h;
+}
+
+InodeStamp stamp(std::int64_t ctime, std::int64_t btime = 5) {
+  InodeStamp s;
+  s.ctime_sec = ctime;
+  s.btime_sec = btime;
+  s.type = 0100000;
+  return s;
+}
+
+TEST(InodeHandleCache, FindsTheHandleOnlyWithTheSameStamp) {
+  InodeHandleCache c(64);
+  c.insert(1, 10, stamp(100), handle(1));
+  FileHandle out;
+  EXPECT_TRUE(c.find(1, 10, stamp(100), &out));
+  EXPECT_EQ(out, handle(1));
+  EXPECT_FALSE(c.find(2, 10, stamp(100), &out));  // other device
+  EXPECT_FALSE(c.find(1, 11, stamp(100), &out));  // other inode
+}
+
+TEST(InodeHandleCache, ChangedOrReusedInodeIsDroppedNotServed) {
+  InodeHandleCache c(64);
+  c.insert(1, 10, stamp(100), handle(1));
+  FileHandle out;
+  EXPECT_FALSE(c.find(1, 10, stamp(101), &out));  // ctime moved (rename, chmod, unlink...)
+  EXPECT_EQ(c.size(), 0u);
+  c.insert(1, 10, stamp(100), handle(1));
+  EXPECT_FALSE(c.find(1, 10, stamp(100, /*btime=*/6), &out));  // a new inode, same number
+  InodeStamp dir = stamp(100);
+  dir.type = 040000;
+  c.insert(1, 10, stamp(100), handle(1));
+  EXPECT_FALSE(c.find(1, 10, dir, &out));  // another file type
+}
+
+TEST(InodeHandleCache, PeekReturnsEntryWithItsStampForTheCallerToCheck) {
+  InodeHandleCache c(64);
+  InodeStamp s;
+  FileHandle out;
+  EXPECT_FALSE(c.peek(1, 10, &s, &out));
+  c.insert(1, 10, stamp(100), handle(3));
+  ASSERT_TRUE(c.peek(1, 10, &s, &out));
+  EXPECT_EQ(s, stamp(100));
+  EXPECT_EQ(out, handle(3));
+}
+
+TEST(InodeHandleCache, InsertReplacesAndEraseForgets) {
+  InodeHandleCache c(64);
+  c.insert(1, 10, stamp(100), handle(1));
+  c.insert(1, 10, stamp(200), handle(2));
+  FileHandle out;
+  EXPECT_FALSE(c.find(1, 10, stamp(100), &out));
+  c.insert(1, 10, stamp(200), handle(2));
+  ASSERT_TRUE(c.find(1, 10, stamp(200), &out));
+  EXPECT_EQ(out, handle(2));
+  c.erase(1, 10);
+  c.erase(1, 99);  // absent: no-op
+  EXPECT_FALSE(c.find(1, 10, stamp(200), &out));
+}
+
+TEST(InodeHandleCache, StaysWithinCapacity) {
+  InodeHandleCache c(32);
+  for (std::uint64_t ino = 0; ino < 1000; ++ino) c.insert(1, ino, stamp(1), handle(1));
+  EXPECT_LE(c.size(), 32u);
+  EXPECT_GT(c.size(), 0u);
+  InodeHandleCache off(0);
+  off.insert(1, 1, stamp(1), handle(1));
+  EXPECT_EQ(off.size(), 0u);
+}
+
+std::shared_ptr<DirSnapshot> listing(std::int64_t ctime, std::size_t n) {
+  auto s = std::make_shared<DirSnapshot>();
+  s->stamp = stamp(ctime);
+  for (std::size_t i = 0; i < n; ++i)
+    s->entries.push_back({std::string("f").append(std::to_string(i)), 100 + i, (i + 1) * 10});
+  return s;
+}
+
+TEST(DirSnapshot, StartAfterFindsTheEntryFollowingACookie) {
+  auto s = listing(1, 3);  // cookies 10, 20, 30
+  EXPECT_EQ(s->start_after(0), 0);
+  EXPECT_EQ(s->start_after(10), 1);
+  EXPECT_EQ(s->start_after(30), 3);  // after the last: nothing left
+  EXPECT_EQ(s->start_after(15), -1);  // not a cookie of this listing
+  EXPECT_EQ(s->start_after(99), -1);
+}
+
+TEST(DirEntryCache, ListingIsServedOnlyForTheSameDirectoryStamp) {
+  DirEntryCache c(100);
+  c.insert(1, 2, listing(50, 3));
+  auto hit = c.find(1, 2, stamp(50));
+  ASSERT_NE(hit, nullptr);
+  EXPECT_EQ(hit->entries.size(), 3u);
+  EXPECT_EQ(c.find(1, 3, stamp(50)), nullptr);
+  EXPECT_EQ(c.find(1, 2, stamp(51)), nullptr);  // the directory changed
+  EXPECT_EQ(c.entries(), 0u);                    // and the old listing is gone
+  EXPECT_EQ(c.find(1, 2, stamp(50)), nullptr);
+}
+
+TEST(DirEntryCache, BoundedByTotalEntriesOldestOut) {
+  DirEntryCache c(10);
+  c.insert(1, 1, listing(1, 4));
+  c.insert(1, 2, listing(1, 4));
+  ASSERT_NE(c.find(1, 1, stamp(1)), nullptr);  // 1 more recent than 2
+  c.insert(1, 3, listing(1, 4));
+  EXPECT_LE(c.entries(), 10u);
+  EXPECT_NE(c.find(1, 1, stamp(1)), nullptr);
+  EXPECT_EQ(c.find(1, 2, stamp(1)), nullptr);
+  EXPECT_NE(c.find(1, 3, stamp(1)), nullptr);
+  c.insert(1, 4, listing(1, 6));  // more than half the budget: not cached
+  EXPECT_EQ(c.find(1, 4, stamp(1)), nullptr);
+}
+
+}  // namespace
+}  // namespace nasd::storage
