@@ -190,6 +190,19 @@ void DirEntryCache::drop(std::list<Item>::iterator it) {
   lru_.erase(it);
 }
 
+std::optional<DirEntryCache::BuildClaim> DirEntryCache::claim_build(std::uint64_t dev,
+                                                                      std::uint64_t ino) {
+  std::lock_guard lock(mu_);
+  if (!building_.insert(Key{dev, ino}).second) return std::nullopt;
+  return BuildClaim(this, Key{dev, ino});
+}
+
+DirEntryCache::BuildClaim::~BuildClaim() {
+  if (cache_ == nullptr) return;
+  std::lock_guard lock(cache_->mu_);
+  cache_->building_.erase(key_);
+}
+
 std::size_t DirEntryCache::entries() const {
   std::lock_guard lock(mu_);
   return total_;

@@ -23,9 +23,12 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "storage/types.h"
@@ -177,6 +180,28 @@ class DirEntryCache {
   void insert(std::uint64_t dev, std::uint64_t ino, std::shared_ptr<const DirSnapshot> snap);
   /// Most entries one listing may have to be cached.
   std::size_t max_listing() const { return max_entries_ / 2; }
+
+  /// The right to build one directory's listing, released on destruction
+  /// (move-only).  At most one call builds a given directory's listing at a
+  /// time, so a burst of first READDIRs of one large directory holds one
+  /// listing in memory, not one per call.
+  class BuildClaim {
+   public:
+    BuildClaim(BuildClaim&& o) noexcept : cache_(std::exchange(o.cache_, nullptr)), key_(o.key_) {}
+    BuildClaim& operator=(BuildClaim&&) = delete;
+    BuildClaim(const BuildClaim&) = delete;
+    ~BuildClaim();
+
+   private:
+    friend class DirEntryCache;
+    BuildClaim(DirEntryCache* cache, std::pair<std::uint64_t, std::uint64_t> key)
+        : cache_(cache), key_(key) {}
+    DirEntryCache* cache_;
+    std::pair<std::uint64_t, std::uint64_t> key_;
+  };
+  /// Claims building (dev, ino)'s listing; nullopt while another call holds
+  /// the claim (the caller then reads the directory without caching it).
+  std::optional<BuildClaim> claim_build(std::uint64_t dev, std::uint64_t ino);
   /// Entries held over all listings.
   std::size_t entries() const;
 
@@ -194,6 +219,7 @@ class DirEntryCache {
   std::size_t total_ = 0;
   std::list<Item> lru_;  // front: most recently used
   std::unordered_map<Key, std::list<Item>::iterator, KeyHash> index_;
+  std::unordered_set<Key, KeyHash> building_;  // listings being read (BuildClaim)
 };
 
 }  // namespace nasd::storage

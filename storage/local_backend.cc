@@ -940,6 +940,8 @@ std::shared_ptr<const DirSnapshot> LocalBackend::read_listing(int fd, const Reso
   const std::int64_t ctime_ns = d.stamp.ctime_sec * 1000000000LL + d.stamp.ctime_nsec;
   const std::int64_t before_ns = static_cast<std::int64_t>(before.tv_sec) * 1000000000LL + before.tv_nsec;
   if (dir_cache_.max_listing() == 0 || ctime_ns >= before_ns - kDirQuietNs) return nullptr;
+  const auto claim = dir_cache_.claim_build(d.st.st_dev, d.st.st_ino);
+  if (!claim) return nullptr;  // another call is reading this listing right now
   auto snap = std::make_shared<DirSnapshot>();
   snap->stamp = d.stamp;
   std::vector<std::uint8_t> buf(65536);

@@ -126,5 +126,19 @@ TEST(DirEntryCache, BoundedByTotalEntriesOldestOut) {
   EXPECT_EQ(c.find(1, 4, stamp(1)), nullptr);
 }
 
+TEST(DirEntryCache, OneCallAtATimeBuildsADirectorysListing) {
+  DirEntryCache c(10);
+  {
+    auto first = c.claim_build(1, 7);
+    ASSERT_TRUE(first.has_value());
+    EXPECT_FALSE(c.claim_build(1, 7).has_value());  // same directory: refused
+    EXPECT_TRUE(c.claim_build(1, 8).has_value());   // another directory: free
+    auto moved = std::move(*first);                 // the claim moves, still held
+    first.reset();
+    EXPECT_FALSE(c.claim_build(1, 7).has_value());
+  }
+  EXPECT_TRUE(c.claim_build(1, 7).has_value());  // released with its holder
+}
+
 }  // namespace
 }  // namespace nasd::storage
