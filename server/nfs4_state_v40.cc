@@ -1,6 +1,7 @@
 // NFSv4.0 client records (SETCLIENTID / SETCLIENTID_CONFIRM / RENEW),
-// open-owners with their seqid and replay cache, OPEN_CONFIRM and the 4.0
-// stateid rules (RFC 7530 §9.1, §16.18, §16.29, §16.33, §16.34).  See
+// open-owners and lock-owners with their seqid and replay cache,
+// OPEN_CONFIRM and the 4.0 stateid rules (RFC 7530 §9.1, §16.10, §16.12,
+// §16.18, §16.29, §16.33, §16.34).  See
 // nfs4_state.h.
 //
 // Callbacks: SETCLIENTID's callback (cb_client4, callback_ident) is not even
@@ -240,7 +241,7 @@ Nfsstat4 Nfs4State::begin_stateid_owner(const nfs4::Stateid4& s, std::uint32_t s
   } else if (auto cl = closed_.find(s.other); cl != closed_.end()) {
     key = cl->second;
   } else {
-    return Nfsstat4::kBadStateid;
+    return unknown_stateid_locked(s.other);
   }
   Client* c = client_locked(key.first);
   if (!c) return Nfsstat4::kBadStateid;
@@ -264,6 +265,52 @@ void Nfs4State::end_owner_op(const OwnerOp& op, std::uint32_t seqid, Nfsstat4 st
   }
 }
 
+// ------------------------------------------------------------ lock-owners
+
+Nfsstat4 Nfs4State::begin_lock_owner(const nfs4::Stateid4& s, std::uint32_t seqid, OwnerOp* r) {
+  std::lock_guard lock(mu_);
+  const auto now = now_();
+  expire_locked(now);
+  if (be32(s.other.data()) != config_.boot) return Nfsstat4::kStaleStateid;
+  auto it = lock_states_.find(s.other);
+  if (it == lock_states_.end()) return unknown_stateid_locked(s.other);
+  Client* c = client_locked(it->second.clientid);
+  if (!c) return Nfsstat4::kBadStateid;
+  auto rec = lock_owner_ids_.find({it->second.clientid, it->second.owner});
+  if (rec == lock_owner_ids_.end()) return Nfsstat4::kBadStateid;
+  LockOwnerRec& o = rec->second;
+  if (o.busy) return Nfsstat4::kDelay;  // the same owner's request is still running
+  c->renewed = now;
+  r->clientid = it->second.clientid;
+  r->owner = it->second.owner;
+  r->replay = false;
+  r->fh.reset();  // LOCK and LOCKU leave the current filehandle alone
+  switch (o.seqid.check(seqid)) {
+    case OwnerSeqid::Check::kBad:
+      return Nfsstat4::kBadSeqid;
+    case OwnerSeqid::Check::kReplay: {
+      r->replay = true;
+      r->status = o.seqid.reply_status();
+      auto body = o.seqid.reply_body();
+      r->body.assign(body.begin(), body.end());
+      return Nfsstat4::kOk;
+    }
+    case OwnerSeqid::Check::kNew:
+      break;
+  }
+  o.busy = true;
+  return Nfsstat4::kOk;
+}
+
+void Nfs4State::end_lock_owner_op(const OwnerOp& op, std::uint32_t seqid, Nfsstat4 status,
+                                  std::span<const std::uint8_t> body) {
+  std::lock_guard lock(mu_);
+  auto it = lock_owner_ids_.find({op.clientid, op.owner});
+  if (it == lock_owner_ids_.end()) return;  // refused new lock-owner, or the client went
+  it->second.busy = false;
+  it->second.seqid.record(seqid, status, body);
+}
+
 bool Nfs4State::open_needs_confirm(std::uint64_t clientid, std::span<const std::uint8_t> owner,
                                    const nfs4::Stateid4& sid) {
   std::lock_guard lock(mu_);
@@ -280,7 +327,7 @@ Nfsstat4 Nfs4State::find_open_v40_locked(const nfs4::Stateid4& s, OpenState** ou
   // special meaning in 4.0.
   if (be32(s.other.data()) != config_.boot) return Nfsstat4::kStaleStateid;
   auto it = opens_.find(s.other);
-  if (it == opens_.end()) return Nfsstat4::kBadStateid;
+  if (it == opens_.end()) return unknown_stateid_locked(s.other);
   if (s.seqid < it->second.seqid) return Nfsstat4::kOldStateid;
   if (s.seqid > it->second.seqid) return Nfsstat4::kBadStateid;
   if (!unconfirmed_ok && !it->second.confirmed) return Nfsstat4::kBadStateid;

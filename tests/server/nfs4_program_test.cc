@@ -297,7 +297,9 @@ TEST_F(Nfs4ProgramTest, AllocateChecksItsStateidLikeWrite) {
     e.u64(0);
     e.u64(10);
   });
-  EXPECT_EQ(r.status, Nfsstat4::kStaleStateid);  // not issued by this server instance
+  // Not issued by this server instance: BAD_STATEID in 4.1+ (RFC 8881
+  // §15.1.5 has no STALE_STATEID for 4.1).
+  EXPECT_EQ(r.status, Nfsstat4::kBadStateid);
 }
 
 // -------------------------------------------------------------- COPY / CLONE
