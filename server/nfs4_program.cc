@@ -348,24 +348,34 @@ Nfsstat4 Nfs4Program::op_read(Compound& c, const nfs4::ReadArgs& a, xdr::XdrEnco
       st != Nfsstat4::kOk) {
     return st;
   }
-  const std::uint32_t count = std::min(a.count, limits_.max_read);
   const std::size_t eof_pos = out.position();
-  out.u32(0);
-  const std::size_t len_pos = out.position();
-  out.u32(0);
-  std::span<std::uint8_t> dst = out.reserve(count);
-  if (!out.ok()) return Nfsstat4::kServerFault;
+  out.u32(0);  // eof, patched
   std::uint32_t got = 0;
   bool eof = false;
-  std::optional<storage::Attr> attr;
-  Status s = backend_.read(c.current.cred, c.current.fh, a.offset, dst, &got, &eof, &attr);
-  if (s != Status::kOk) return c.storage(s);
-  const std::size_t pad = std::min<std::size_t>(xdr::pad(got), count - got);
-  if (pad) std::memset(dst.data() + got, 0, pad);
-  out.rewind(len_pos + 4 + xdr::padded(got));
-  out.patch_u32(len_pos, got);
+  if (Nfsstat4 st = read_data(c, a.offset, std::min(a.count, limits_.max_read), out, &got, &eof);
+      st != Nfsstat4::kOk) {
+    return st;
+  }
   out.patch_u32(eof_pos, eof ? 1 : 0);
-  c.ctx.data_bytes_read += got;
+  return Nfsstat4::kOk;
+}
+
+Nfsstat4 Nfs4Program::read_data(Compound& c, std::uint64_t offset, std::uint32_t count,
+                                xdr::XdrEncoder& out, std::uint32_t* got, bool* eof) {
+  *got = 0;
+  *eof = false;
+  const std::size_t len_pos = out.position();
+  out.u32(0);  // length, patched
+  std::span<std::uint8_t> dst = out.reserve(count);
+  if (!out.ok()) return Nfsstat4::kServerFault;
+  std::optional<storage::Attr> attr;
+  Status s = backend_.read(c.current.cred, c.current.fh, offset, dst, got, eof, &attr);
+  if (s != Status::kOk) return c.storage(s);
+  const std::size_t pad = std::min<std::size_t>(xdr::pad(*got), count - *got);
+  if (pad) std::memset(dst.data() + *got, 0, pad);
+  out.rewind(len_pos + 4 + xdr::padded(*got));
+  out.patch_u32(len_pos, *got);
+  c.ctx.data_bytes_read += *got;
   return Nfsstat4::kOk;
 }
 
@@ -607,7 +617,14 @@ Nfsstat4 Nfs4Program::op_create(Compound& c, const nfs4::CreateArgs& a, xdr::Xdr
 Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound& c,
                              xdr::XdrEncoder& out) {
   const Op op = static_cast<Op>(opnum);
-  auto args = [&](auto& a) { return nfs4::decode(in, a); };
+  auto args = [&](auto& a) {
+    if (!nfs4::decode(in, a)) return false;
+    // SETATTR, CREATE and OPEN's createattrs: owner strings to ids.
+    if constexpr (requires { a.attrs.owner_name; a.attr_status; }) {
+      if (a.attr_status == Nfsstat4::kOk) a.attr_status = idmap_.resolve(a.attrs);
+    }
+    return true;
+  };
   // Checks shared by the operations on the current filehandle.
   auto need_fh = [&]() -> Nfsstat4 {
     return c.current.set ? Nfsstat4::kOk : Nfsstat4::kNoFileHandle;
