@@ -571,7 +571,7 @@ Nfsstat4 Nfs4Program::op_open(Compound& c, const nfs4::OpenArgs& a, xdr::XdrEnco
     return st;
   }
   std::uint32_t rflags = kOpenResultLocktypePosix;
-  if (c.minor == 0 && state_.open_needs_confirm(clientid, a.owner, sid)) {
+  if (c.minor == 0 && state_.open_needs_confirm(clientid, a.owner, sid, a.claim == 1)) {
     rflags |= nfs4::kOpenResultConfirm;
   }
   c.current.fh = file;

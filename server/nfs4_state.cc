@@ -722,7 +722,7 @@ Nfsstat4 Nfs4State::lockt(std::uint64_t clientid, const nfs4::LocktArgs& a,
   std::lock_guard lock(mu_);
   if (!locks_) return Nfsstat4::kLockNotSupp;
   Client* c = client_locked(clientid);
-  if (!c) return Nfsstat4::kStaleClientid;
+  if (!c) return expired_.contains(clientid) ? Nfsstat4::kExpired : Nfsstat4::kStaleClientid;
   if (grace_ && grace_->active()) return Nfsstat4::kGrace;
   std::uint64_t start = 0, end = 0;
   if (Nfsstat4 st = lock_range4(a.offset, a.length, &start, &end); st != Nfsstat4::kOk) return st;
@@ -759,7 +759,9 @@ Nfsstat4 Nfs4State::locku(const nfs4::LockuArgs& a, const storage::FileHandle& f
 
 Nfsstat4 Nfs4State::release_lockowner(const nfs4::LockOwner4& owner) {
   std::lock_guard lock(mu_);
-  if (!client_locked(owner.clientid)) return Nfsstat4::kStaleClientid;
+  if (!client_locked(owner.clientid)) {
+    return expired_.contains(owner.clientid) ? Nfsstat4::kExpired : Nfsstat4::kStaleClientid;
+  }
   const std::string own = to_string(owner.owner);
   std::vector<Other> mine;
   for (const auto& [key, other] : lock_index_) {

@@ -245,9 +245,13 @@ class Nfs4State {
                     const std::optional<storage::FileHandle>& fh);
   /// After a 4.0 OPEN of `clientid`/`owner` returned `sid`: true when the
   /// open-owner is not confirmed yet (OPEN4_RESULT_CONFIRM; the open's
-  /// stateid is unusable until OPEN_CONFIRM).
+  /// stateid is unusable until OPEN_CONFIRM).  A reclaim (CLAIM_PREVIOUS,
+  /// `reclaim`) confirms the owner instead and returns false: the owner was
+  /// confirmed before the restart, and the Linux client's reclaim OPEN
+  /// carries no GETFH, so it could not send OPEN_CONFIRM (knfsd does the
+  /// same).
   bool open_needs_confirm(std::uint64_t clientid, std::span<const std::uint8_t> owner,
-                          const nfs4::Stateid4& sid);
+                          const nfs4::Stateid4& sid, bool reclaim = false);
   /// OPEN_CONFIRM (RFC 7530 §16.18.5): confirms the open-owner of `s` on
   /// `fh`; the stateid's seqid advances.  kBadStateid when unknown, for
   /// another file or already confirmed; kOldStateid / kStaleStateid per the

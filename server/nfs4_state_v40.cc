@@ -21,6 +21,27 @@ namespace {
 using nfs4_bytes::be32;
 using nfs4_bytes::to_string;
 
+/// The seqid check of a state-owner (open- or lock-owner) for `seqid`:
+/// kBadSeqid, or kOk with r->replay and, for a replay, the cached status
+/// and body in `r` (RFC 7530 §9.1.7, §9.1.8).
+Nfsstat4 check_seqid(const OwnerSeqid& owner, std::uint32_t seqid, Nfs4State::OwnerOp* r) {
+  r->replay = false;
+  switch (owner.check(seqid)) {
+    case OwnerSeqid::Check::kBad:
+      return Nfsstat4::kBadSeqid;
+    case OwnerSeqid::Check::kReplay: {
+      r->replay = true;
+      r->status = owner.reply_status();
+      auto body = owner.reply_body();
+      r->body.assign(body.begin(), body.end());
+      return Nfsstat4::kOk;
+    }
+    case OwnerSeqid::Check::kNew:
+      break;
+  }
+  return Nfsstat4::kOk;
+}
+
 }  // namespace
 
 // ------------------------------------------------------------ clients
@@ -172,20 +193,10 @@ Nfsstat4 Nfs4State::begin_owner_locked(const OwnerKey& key, std::uint32_t seqid,
   if (o.busy) return Nfsstat4::kDelay;  // the same owner's request is still running
   r->clientid = key.first;
   r->owner = key.second;
-  r->replay = false;
-  switch (o.seqid.check(seqid)) {
-    case OwnerSeqid::Check::kBad:
-      return Nfsstat4::kBadSeqid;
-    case OwnerSeqid::Check::kReplay: {
-      r->replay = true;
-      r->status = o.seqid.reply_status();
-      auto body = o.seqid.reply_body();
-      r->body.assign(body.begin(), body.end());
-      r->fh = o.fh;
-      return Nfsstat4::kOk;
-    }
-    case OwnerSeqid::Check::kNew:
-      break;
+  if (Nfsstat4 st = check_seqid(o.seqid, seqid, r); st != Nfsstat4::kOk) return st;
+  if (r->replay) {
+    r->fh = o.fh;
+    return Nfsstat4::kOk;
   }
   // The client moved past its last request: a CLOSE before it can no
   // longer be retransmitted.
@@ -283,21 +294,8 @@ Nfsstat4 Nfs4State::begin_lock_owner(const nfs4::Stateid4& s, std::uint32_t seqi
   c->renewed = now;
   r->clientid = it->second.clientid;
   r->owner = it->second.owner;
-  r->replay = false;
   r->fh.reset();  // LOCK and LOCKU leave the current filehandle alone
-  switch (o.seqid.check(seqid)) {
-    case OwnerSeqid::Check::kBad:
-      return Nfsstat4::kBadSeqid;
-    case OwnerSeqid::Check::kReplay: {
-      r->replay = true;
-      r->status = o.seqid.reply_status();
-      auto body = o.seqid.reply_body();
-      r->body.assign(body.begin(), body.end());
-      return Nfsstat4::kOk;
-    }
-    case OwnerSeqid::Check::kNew:
-      break;
-  }
+  if (Nfsstat4 st = check_seqid(o.seqid, seqid, r); st != Nfsstat4::kOk || r->replay) return st;
   o.busy = true;
   return Nfsstat4::kOk;
 }
@@ -312,10 +310,14 @@ void Nfs4State::end_lock_owner_op(const OwnerOp& op, std::uint32_t seqid, Nfssta
 }
 
 bool Nfs4State::open_needs_confirm(std::uint64_t clientid, std::span<const std::uint8_t> owner,
-                                   const nfs4::Stateid4& sid) {
+                                   const nfs4::Stateid4& sid, bool reclaim) {
   std::lock_guard lock(mu_);
   auto it = owners_.find(OwnerKey{clientid, to_string(owner)});
   if (it == owners_.end() || it->second.confirmed) return false;
+  if (reclaim) {  // CLAIM_PREVIOUS: the owner was confirmed before the restart
+    it->second.confirmed = true;
+    return false;
+  }
   if (auto o = opens_.find(sid.other); o != opens_.end()) o->second.confirmed = false;
   return true;
 }

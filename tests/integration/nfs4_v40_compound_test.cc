@@ -364,5 +364,65 @@ TEST_F(Nfs40CompoundTest, LockOwnerSeqidsOfLockAndLockuAreCheckedAndReplayed) {
       << "the replayed LOCKU did not bump the stateid a second time";
 }
 
+TEST_F(Nfs40CompoundTest, ReclaimOpenAfterACrashNeedsNoOpenConfirmAndItsStateidWorks) {
+  // What the Linux 4.0 client sends after nasd restarts: SETCLIENTID +
+  // SETCLIENTID_CONFIRM, then PUTFH + OPEN(CLAIM_PREVIOUS) without GETFH
+  // (so it could not OPEN_CONFIRM), then LOCK with reclaim and I/O.
+  constexpr std::uint32_t OP_LOCK = 12;
+  const std::uint64_t before = client("reclaiming client");
+  Opened o = open(before, 1, "reclaimed");
+  ASSERT_FALSE(o.fh.empty());
+  ASSERT_EQ(open_confirm(o.fh, o.stateid, 2).status, NFS4_OK);
+  nasd_->kill9();
+  nasd_->start();
+  conn_ = std::make_unique<RawConnection>(nasd_->nfs_port());
+  const std::uint64_t clientid = client("reclaiming client");
+  ASSERT_NE(clientid, before);
+  std::string ops;
+  put_u32(ops, OP_PUTFH);
+  put_opaque(ops, o.fh);
+  put_u32(ops, OP_OPEN);
+  put_u32(ops, 3);  // seqid: the owner is new to this server instance
+  put_u32(ops, 3);  // access both
+  put_u32(ops, 0);  // deny none
+  put_u64(ops, clientid);
+  put_opaque(ops, "open-owner-1");
+  put_u32(ops, 0);  // OPEN4_NOCREATE
+  put_u32(ops, 1);  // CLAIM_PREVIOUS
+  put_u32(ops, 0);  // delegate_type NONE
+  Result r = compound(ops, 2);
+  ASSERT_EQ(r.status, NFS4_OK);
+  r.next(OP_PUTFH);
+  ASSERT_EQ(r.next(OP_OPEN), NFS4_OK);
+  const std::string stateid = r.fixed(16);
+  r.fixed(20);  // change_info
+  EXPECT_EQ(r.u32() & OPEN4_RESULT_CONFIRM, 0u) << "a reclaim needs no OPEN_CONFIRM";
+
+  std::string lock;
+  put_u32(lock, OP_PUTFH);
+  put_opaque(lock, o.fh);
+  put_u32(lock, OP_LOCK);
+  put_u32(lock, 2);  // WRITE_LT
+  put_u32(lock, 1);  // reclaim
+  put_u64(lock, 0);
+  put_u64(lock, ~std::uint64_t{0});
+  put_u32(lock, 1);  // open_to_lock_owner4
+  put_u32(lock, 4);  // open_seqid
+  lock += stateid;
+  put_u32(lock, 0);  // lock_seqid
+  put_u64(lock, clientid);
+  put_opaque(lock, "lock-owner-r");
+  EXPECT_EQ(compound(lock, 2).status, NFS4_OK) << "the lock is reclaimed";
+
+  std::string read;
+  put_u32(read, OP_PUTFH);
+  put_opaque(read, o.fh);
+  put_u32(read, OP_READ);
+  read += stateid;
+  put_u64(read, 0);
+  put_u32(read, 10);
+  EXPECT_EQ(compound(read, 2).status, NFS4_OK) << "the reclaimed stateid is usable at once";
+}
+
 }  // namespace
 }  // namespace nasd::integration

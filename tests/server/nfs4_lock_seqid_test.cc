@@ -109,6 +109,15 @@ struct Nfs4LockSeqidTest : ::testing::Test {
     std::copy(b.begin() + 4, b.begin() + 16, s.other.begin());
     return s;
   }
+  /// The reply a retransmission gets from the owner's replay cache.
+  static Reply from_cache(const Nfs4State::OwnerOp& op) {
+    Reply r;
+    r.replayed = true;
+    r.status = op.status;
+    r.body = op.body;
+    r.sid = decode(r.body);
+    return r;
+  }
   /// LOCK with open_to_lock_owner4 as run_op_v40 runs it: the open-owner's
   /// seqid, then the new lock-owner's sequence starts at `lock_seqid`.
   Reply lock_new(std::uint64_t clientid, const nfs4::Stateid4& open, const std::string& owner,
@@ -119,13 +128,7 @@ struct Nfs4LockSeqidTest : ::testing::Test {
     std::uint32_t& seq = open_seqid(clientid);
     r.status = state.begin_stateid_owner(open, seq, &op);
     if (r.status != Nfsstat4::kOk) return r;
-    if (op.replay) {
-      r.replayed = true;
-      r.status = op.status;
-      r.body = op.body;
-      r.sid = decode(r.body);
-      return r;
-    }
+    if (op.replay) return from_cache(op);
     nfs4::LockArgs a;
     a.locktype = nfs4::kWriteLt;
     a.offset = off;
@@ -157,13 +160,7 @@ struct Nfs4LockSeqidTest : ::testing::Test {
     Nfs4State::OwnerOp op;
     r.status = state.begin_lock_owner(lock, seqid, &op);
     if (r.status != Nfsstat4::kOk) return r;
-    if (op.replay) {
-      r.replayed = true;
-      r.status = op.status;
-      r.body = op.body;
-      r.sid = decode(r.body);
-      return r;
-    }
+    if (op.replay) return from_cache(op);
     if (unlock) {
       nfs4::LockuArgs a;
       a.locktype = type;
@@ -369,6 +366,11 @@ TEST_F(Nfs4LockSeqidTest, ExpiredClientsOpenAndLockStateidsAreExpired) {
   Nfs4State::OwnerOp op;
   EXPECT_EQ(state.begin_stateid_owner(o, open_seqid(id), &op), Nfsstat4::kExpired) << "CLOSE";
   EXPECT_EQ(state.begin_lock_owner(l.sid, 1, &op), Nfsstat4::kExpired) << "LOCKU";
+  EXPECT_EQ(lockt(id, 1, 0, 10), Nfsstat4::kExpired) << "LOCKT names the clientid";
+  nfs4::LockOwner4 lo;
+  lo.clientid = id;
+  lo.owner = bytes("lo");
+  EXPECT_EQ(state.release_lockowner(lo), Nfsstat4::kExpired);
 }
 
 TEST_F(Nfs4LockSeqidTest, UnknownStateidOfALiveClientIsStillBadStateid) {
