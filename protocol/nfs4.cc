@@ -1,9 +1,6 @@
 // NFSv4 XDR codecs.  See nfs4.h.
 #include "protocol/nfs4.h"
 
-#include <grp.h>
-#include <pwd.h>
-
 #include <charconv>
 #include <cstring>
 #include <string>
@@ -81,15 +78,8 @@ Nfsstat4 decode_settable_impl(XdrDecoder& in, SetAttrs& out) {
   auto& s = out.set;
   if (out.present.test(kSize)) s.size = a.u64();
   if (out.present.test(kMode)) s.mode = a.u32() & 07777;
-  Nfsstat4 st = Nfsstat4::kOk;
-  if (out.present.test(kOwner)) {
-    auto name = a.string(kOpaqueMax);
-    if (auto id = parse_owner(name, false)) s.uid = *id; else st = Nfsstat4::kBadOwner;
-  }
-  if (out.present.test(kOwnerGroup)) {
-    auto name = a.string(kOpaqueMax);
-    if (auto id = parse_owner(name, true)) s.gid = *id; else st = Nfsstat4::kBadOwner;
-  }
+  if (out.present.test(kOwner)) out.owner_name = a.string(kOpaqueMax);
+  if (out.present.test(kOwnerGroup)) out.group_name = a.string(kOpaqueMax);
   if (out.present.test(kTimeAccessSet) && !decode_settime(a, s.atime_how, s.atime)) {
     return Nfsstat4::kBadXdr;
   }
@@ -97,7 +87,7 @@ Nfsstat4 decode_settable_impl(XdrDecoder& in, SetAttrs& out) {
     return Nfsstat4::kBadXdr;
   }
   if (!a.ok() || a.remaining() != 0) return Nfsstat4::kBadXdr;
-  return st;
+  return Nfsstat4::kOk;
 }
 
 }  // namespace
@@ -180,24 +170,6 @@ void encode_id(XdrEncoder& out, std::uint32_t id) {
   char buf[16];
   auto r = std::to_chars(buf, buf + sizeof(buf), id);
   out.string(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
-}
-
-std::optional<std::uint32_t> parse_owner(std::string_view s, bool group) {
-  if (s.empty()) return std::nullopt;
-  std::uint32_t id = 0;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), id);
-  if (r.ec == std::errc() && r.ptr == s.data() + s.size()) return id;
-  const std::string name(s.substr(0, s.find('@')));
-  if (name.empty()) return std::nullopt;
-  char buf[4096];
-  if (group) {
-    struct group g, *res = nullptr;
-    if (getgrnam_r(name.c_str(), &g, buf, sizeof(buf), &res) == 0 && res) return res->gr_gid;
-  } else {
-    struct passwd p, *res = nullptr;
-    if (getpwnam_r(name.c_str(), &p, buf, sizeof(buf), &res) == 0 && res) return res->pw_uid;
-  }
-  return std::nullopt;
 }
 
 bool encode_fattr(XdrEncoder& out, const Bitmap4& request, const AttrValues& v) {

@@ -197,24 +197,22 @@ bool encode_fattr(xdr::XdrEncoder& out, const Bitmap4& request, const AttrValues
 
 /// A decoded settable fattr4 (SETATTR, CREATE, OPEN createattrs).
 struct SetAttrs {
-  storage::SetAttr set;  // mode, uid, gid, size, times
+  storage::SetAttr set;  // mode, size, times; uid / gid once the owners are mapped
   Bitmap4 present;       // the bitmap as sent
+  /// owner / owner_group as sent (views into the request), for the server
+  /// to map to set.uid / set.gid (server/nfs4_idmap.h).
+  std::optional<std::string_view> owner_name, group_name;
 };
 
 /// Decodes fattr4 for setting.  Returns kOk, kBadXdr (malformed),
 /// kAttrNotSupp (an attribute this server cannot set or does not know),
-/// kInval (a read-only attribute), kBadOwner (owner string not a number or
-/// a known user / group name; "name@domain" maps the name via the passwd
-/// and group databases).
+/// kInval (a read-only attribute).  owner / owner_group are left as strings
+/// (the id mapping needs the server's configuration).
 Nfsstat4 decode_settable(xdr::XdrDecoder& in, SetAttrs& out);
 
 /// Encodes an owner / owner_group as the numeric id string (what Linux
 /// clients expect for AUTH_SYS; RFC 8881 §5.9).
 void encode_id(xdr::XdrEncoder& out, std::uint32_t id);
-
-/// Parses an owner string: decimal id, or user/group name with an optional
-/// "@domain" resolved through getpwnam_r / getgrnam_r.  nullopt if unknown.
-std::optional<std::uint32_t> parse_owner(std::string_view s, bool group);
 
 // ---------------------------------------------------------------- COMPOUND
 

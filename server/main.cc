@@ -97,6 +97,7 @@ int serve(const server::Options& opt, server::ExportTable table) {
   server::Nfs4Program nfs4(backend, exports, nfs4_state,
                            server::Nfs4Limits{opt.max_io_size, opt.max_io_size, 64},
                            new_write_verifier());
+  if (!opt.nfs4_domain.empty()) nfs4.set_id_domain(opt.nfs4_domain);
   server::ExportReloader reloader(opt, exports, [&](std::uint32_t id, const std::string& path) {
     return backend.add_export(id, path);
   });

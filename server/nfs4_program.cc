@@ -348,24 +348,34 @@ Nfsstat4 Nfs4Program::op_read(Compound& c, const nfs4::ReadArgs& a, xdr::XdrEnco
       st != Nfsstat4::kOk) {
     return st;
   }
-  const std::uint32_t count = std::min(a.count, limits_.max_read);
   const std::size_t eof_pos = out.position();
-  out.u32(0);
-  const std::size_t len_pos = out.position();
-  out.u32(0);
-  std::span<std::uint8_t> dst = out.reserve(count);
-  if (!out.ok()) return Nfsstat4::kServerFault;
+  out.u32(0);  // eof, patched
   std::uint32_t got = 0;
   bool eof = false;
-  std::optional<storage::Attr> attr;
-  Status s = backend_.read(c.current.cred, c.current.fh, a.offset, dst, &got, &eof, &attr);
-  if (s != Status::kOk) return c.storage(s);
-  const std::size_t pad = std::min<std::size_t>(xdr::pad(got), count - got);
-  if (pad) std::memset(dst.data() + got, 0, pad);
-  out.rewind(len_pos + 4 + xdr::padded(got));
-  out.patch_u32(len_pos, got);
+  if (Nfsstat4 st = read_data(c, a.offset, std::min(a.count, limits_.max_read), out, &got, &eof);
+      st != Nfsstat4::kOk) {
+    return st;
+  }
   out.patch_u32(eof_pos, eof ? 1 : 0);
-  c.ctx.data_bytes_read += got;
+  return Nfsstat4::kOk;
+}
+
+Nfsstat4 Nfs4Program::read_data(Compound& c, std::uint64_t offset, std::uint32_t count,
+                                xdr::XdrEncoder& out, std::uint32_t* got, bool* eof) {
+  *got = 0;
+  *eof = false;
+  const std::size_t len_pos = out.position();
+  out.u32(0);  // length, patched
+  std::span<std::uint8_t> dst = out.reserve(count);
+  if (!out.ok()) return Nfsstat4::kServerFault;
+  std::optional<storage::Attr> attr;
+  Status s = backend_.read(c.current.cred, c.current.fh, offset, dst, got, eof, &attr);
+  if (s != Status::kOk) return c.storage(s);
+  const std::size_t pad = std::min<std::size_t>(xdr::pad(*got), count - *got);
+  if (pad) std::memset(dst.data() + *got, 0, pad);
+  out.rewind(len_pos + 4 + xdr::padded(*got));
+  out.patch_u32(len_pos, *got);
+  c.ctx.data_bytes_read += *got;
   return Nfsstat4::kOk;
 }
 
@@ -561,7 +571,7 @@ Nfsstat4 Nfs4Program::op_open(Compound& c, const nfs4::OpenArgs& a, xdr::XdrEnco
     return st;
   }
   std::uint32_t rflags = kOpenResultLocktypePosix;
-  if (c.minor == 0 && state_.open_needs_confirm(clientid, a.owner, sid)) {
+  if (c.minor == 0 && state_.open_needs_confirm(clientid, a.owner, sid, a.claim == 1)) {
     rflags |= nfs4::kOpenResultConfirm;
   }
   c.current.fh = file;
@@ -607,7 +617,14 @@ Nfsstat4 Nfs4Program::op_create(Compound& c, const nfs4::CreateArgs& a, xdr::Xdr
 Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound& c,
                              xdr::XdrEncoder& out) {
   const Op op = static_cast<Op>(opnum);
-  auto args = [&](auto& a) { return nfs4::decode(in, a); };
+  auto args = [&](auto& a) {
+    if (!nfs4::decode(in, a)) return false;
+    // SETATTR, CREATE and OPEN's createattrs: owner strings to ids.
+    if constexpr (requires { a.attrs.owner_name; a.attr_status; }) {
+      if (a.attr_status == Nfsstat4::kOk) a.attr_status = idmap_.resolve(a.attrs);
+    }
+    return true;
+  };
   // Checks shared by the operations on the current filehandle.
   auto need_fh = [&]() -> Nfsstat4 {
     return c.current.set ? Nfsstat4::kOk : Nfsstat4::kNoFileHandle;
@@ -1016,7 +1033,9 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
         a.lock_stateid = c.current_stateid;
       }
       nfs4::Stateid4 res;
-      if (Nfsstat4 st = state_.locku(a, c.current.fh, &res); st != Nfsstat4::kOk) return st;
+      if (Nfsstat4 st = state_.locku(a, c.current.fh, &res, c.minor); st != Nfsstat4::kOk) {
+        return st;
+      }
       c.current_stateid = res;
       c.has_current_stateid = true;
       nfs4::encode_stateid(out, res);
@@ -1061,6 +1080,9 @@ storage::Status Nfs4Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEn
       st = Nfsstat4::kBadXdr;
       run = false;
     } else if (opnum < 3 || opnum > nfs4::last_op(c.minor)) {
+      // Also a 4.1/4.2 operation in a 4.0 COMPOUND: nfs_opnum4 of RFC 7530
+      // (§16.2, §16.39) ends at OP_RELEASE_LOCKOWNER (39), so 40..58 are
+      // not operations of minor version 0 and get ILLEGAL4res, not NOTSUPP.
       opnum = static_cast<std::uint32_t>(Op::kIllegal);
       st = Nfsstat4::kOpIllegal;
       run = false;
@@ -1086,6 +1108,10 @@ storage::Status Nfs4Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEn
     out.u32(0);
     const auto op_start = std::chrono::steady_clock::now();
     if (run) st = c.minor == 0 ? run_op_v40(opnum, in, c, out) : run_op(opnum, in, c, out);
+    // A full table (clients, sessions, opens, lock-owners, locks): RESOURCE
+    // in 4.0; 4.1 has no RESOURCE (RFC 8881 §15.1.1.3) and the operations'
+    // error lists allow DELAY, "try again later".
+    if (st == Nfsstat4::kResource && c.minor >= 1) st = Nfsstat4::kDelay;
     if (st == Nfsstat4::kOk && c.in_session && c.max_response &&
         out.position() - body > c.max_response) {
       st = Nfsstat4::kRepTooBig;  // this result would not fit ca_maxresponsesize
@@ -1198,25 +1224,23 @@ Nfsstat4 Nfs4Program::run_v40_client_op(Op op, xdr::XdrDecoder& in, Compound& c,
 
 Nfsstat4 Nfs4Program::run_op_v40(std::uint32_t opnum, xdr::XdrDecoder& in, Compound& c,
                                  xdr::XdrEncoder& out) {
+  // The seqid-bearing operations (RFC 7530 §9.1.7) go through their
+  // state-owner's seqid check and replay cache: OPEN, OPEN_CONFIRM,
+  // OPEN_DOWNGRADE, CLOSE and a LOCK that opens a lock-owner
+  // (open_to_lock_owner4, §16.10.4) the open-owner's; a LOCK of an existing
+  // lock-owner (exist_lock_owner4) and LOCKU the lock-owner's.
   const Op op = static_cast<Op>(opnum);
-  if (op == Op::kLock) {
-    // A LOCK that opens a lock-owner (open_to_lock_owner4) is a seqid-bearing
-    // operation of the open-owner (RFC 7530 §9.1.7, §16.10.4): it goes
-    // through the open-owner's seqid check and replay cache like CLOSE.
-    // Lock-owner seqids (exist_lock_owner4, LOCKU) are accepted without
-    // replay checking.
-    xdr::XdrDecoder probe = in;
-    nfs4::LockArgs a;
-    if (!nfs4::decode(probe, a)) return Nfsstat4::kBadXdr;
-    if (!a.new_lock_owner) return run_op(opnum, in, c, out);
-  } else if (op != Op::kOpen && op != Op::kOpenConfirm && op != Op::kOpenDowngrade &&
-             op != Op::kClose) {
+  if (op != Op::kOpen && op != Op::kOpenConfirm && op != Op::kOpenDowngrade &&
+      op != Op::kClose && op != Op::kLock && op != Op::kLocku) {
     return run_op(opnum, in, c, out);
   }
   // Peek at the owner and the seqid; run_op() decodes the arguments again.
   xdr::XdrDecoder peek = in;
   Nfs4State::OwnerOp owner;
   std::uint32_t seqid = 0;
+  bool lock_owner = false;  // `owner` is a lock-owner (begin_lock_owner())
+  std::optional<Nfs4State::OwnerOp> new_lock_owner;  // open_to_lock_owner4's lock-owner
+  std::uint32_t lock_seqid = 0;
   Nfsstat4 st = Nfsstat4::kOk;
   auto by_stateid = [&](const nfs4::Stateid4& sid, std::uint32_t seq) {
     seqid = seq;
@@ -1242,10 +1266,27 @@ Nfsstat4 Nfs4Program::run_op_v40(std::uint32_t opnum, xdr::XdrDecoder& in, Compo
       st = by_stateid(a.stateid, a.seqid);
       break;
     }
-    case Op::kLock: {  // open_to_lock_owner4: the open-owner's seqid
+    case Op::kLock: {
       nfs4::LockArgs a;
       if (!nfs4::decode(peek, a)) return Nfsstat4::kBadXdr;
-      st = by_stateid(a.open_stateid, a.open_seqid);
+      if (a.new_lock_owner) {  // the open-owner's seqid; the lock-owner starts
+        st = by_stateid(a.open_stateid, a.open_seqid);
+        new_lock_owner.emplace();
+        new_lock_owner->owner.assign(a.lock_owner.owner.begin(), a.lock_owner.owner.end());
+        lock_seqid = a.lock_seqid;
+      } else {
+        lock_owner = true;
+        seqid = a.lock_seqid;
+        st = state_.begin_lock_owner(a.lock_stateid, a.lock_seqid, &owner);
+      }
+      break;
+    }
+    case Op::kLocku: {
+      nfs4::LockuArgs a;
+      if (!nfs4::decode(peek, a)) return Nfsstat4::kBadXdr;
+      lock_owner = true;
+      seqid = a.seqid;
+      st = state_.begin_lock_owner(a.lock_stateid, a.seqid, &owner);
       break;
     }
     default: {  // CLOSE
@@ -1277,9 +1318,17 @@ Nfsstat4 Nfs4Program::run_op_v40(std::uint32_t opnum, xdr::XdrDecoder& in, Compo
   if ((st == Nfsstat4::kOk || (op == Op::kLock && st == Nfsstat4::kDenied)) && out.ok()) {
     body = out.written().subspan(body_pos);
   }
+  if (lock_owner) {
+    state_.end_lock_owner_op(owner, seqid, st, body);
+    return st;
+  }
   std::optional<storage::FileHandle> fh;
   if (c.current.set) fh = c.current.fh;
   state_.end_owner_op(owner, seqid, st, body, fh);
+  if (new_lock_owner && st != Nfsstat4::kDelay) {  // its sequence starts at lock_seqid
+    new_lock_owner->clientid = owner.clientid;
+    state_.end_lock_owner_op(*new_lock_owner, lock_seqid, st, body);
+  }
   return st;
 }
 

@@ -53,9 +53,11 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "protocol/nfs4.h"
 #include "server/export_registry.h"
+#include "server/nfs4_idmap.h"
 #include "server/nfs4_pseudo.h"
 #include "server/nfs4_state.h"
 #include "server/program.h"
@@ -88,6 +90,9 @@ class Nfs4Program final : public Program {
   /// Per-operation series (nasd_nfs4_operations_total, ...); nullptr = none.
   /// Set before serving; `m` must outlive the program's use.
   void set_op_metrics(Nfs4OpMetrics* m) { op_metrics_ = m; }
+  /// The id mapping domain of "name@domain" owner strings (--nfs4-domain;
+  /// Nfs4IdMap::host_domain() until set).  Set before serving.
+  void set_id_domain(std::string domain) { idmap_ = Nfs4IdMap(std::move(domain)); }
 
   DecodeResult decode(const CallContext& ctx, xdr::XdrDecoder& in, ArgSlot& args) override;
   std::size_t max_reply_size(const CallContext& ctx, ArgSlot& args) override;
@@ -129,6 +134,12 @@ class Nfs4Program final : public Program {
   nfs4::Nfsstat4 encode_attrs(Compound& c, const Fh& fh, const nfs4::Bitmap4& req,
                               xdr::XdrEncoder& out);
   nfs4::Nfsstat4 op_read(Compound& c, const nfs4::ReadArgs& a, xdr::XdrEncoder& out);
+  /// Reads up to `count` bytes at `offset` of the current file into `out`
+  /// as XDR opaque data<> (length, bytes, zero padding): READ's data and
+  /// READ_PLUS's data segments.  *got: bytes read; *eof: the read reached
+  /// the end of the file.  Storage errors as their NFSv4 status.
+  nfs4::Nfsstat4 read_data(Compound& c, std::uint64_t offset, std::uint32_t count,
+                           xdr::XdrEncoder& out, std::uint32_t* got, bool* eof);
   nfs4::Nfsstat4 op_readdir(Compound& c, const nfs4::ReaddirArgs& a, xdr::XdrEncoder& out);
   nfs4::Nfsstat4 op_open(Compound& c, const nfs4::OpenArgs& a, xdr::XdrEncoder& out);
   nfs4::Nfsstat4 op_create(Compound& c, const nfs4::CreateArgs& a, xdr::XdrEncoder& out);
@@ -158,6 +169,7 @@ class Nfs4Program final : public Program {
   storage::Verifier writeverf_;
   storage::Time started_;
   Nfs4OpMetrics* op_metrics_ = nullptr;
+  Nfs4IdMap idmap_;
   std::mutex pseudo_mu_;
   std::shared_ptr<const ExportTable> pseudo_table_;
   std::shared_ptr<const PseudoFs> pseudo_;

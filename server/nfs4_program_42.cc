@@ -10,7 +10,8 @@
 //               per COPY (a short count, the client continues), UNSTABLE4 with
 //               the server's write verifier (the client COMMITs)
 //   CLONE       FICLONERANGE; NOTSUPP where the filesystem cannot reflink
-//   READ_PLUS   one data segment (holes are returned as zeros: allowed)
+//   READ_PLUS   holes (SEEK_DATA) as hole segments, the data between them
+//               (up to SEEK_HOLE) as data segments read like READ's
 //   GETXATTR / SETXATTR / LISTXATTRS / REMOVEXATTR on user.* attributes
 // COPY_NOTIFY, OFFLOAD_CANCEL, OFFLOAD_STATUS, IO_ADVISE, WRITE_SAME,
 // LAYOUTERROR, LAYOUTSTATS and every other unimplemented operation answer
@@ -32,6 +33,9 @@ namespace {
 
 /// Bytes one COPY copies at most: it runs on a persist worker thread.
 constexpr std::uint64_t kCopyMax = 16u << 20;
+/// Most segments in one READ_PLUS reply (RFC 7862 §15.10: the client reads
+/// on from the end of the last one).
+constexpr std::uint32_t kReadPlusSegments = 16;
 
 /// ACCESS4 bits (RFC 8881 §18.1).
 constexpr std::uint32_t kAccessRead = 0x01, kAccessModify = 0x04;
@@ -74,7 +78,8 @@ bool scan_op_42(std::uint32_t op, xdr::XdrDecoder& in, std::uint32_t max_read,
     case Op::kReadPlus: {
       nfs4::ReadPlusArgs a;
       if (!nfs4::decode(in, a)) return false;
-      *extra = std::min(a.count, max_read) + 32;  // one data segment's header
+      // Data up to count, plus the segments' headers (a hole: 20 bytes).
+      *extra = std::min(a.count, max_read) + 24 * kReadPlusSegments;
       return true;
     }
     case Op::kGetxattr:
@@ -225,33 +230,66 @@ Nfsstat4 Nfs4Program::op_read_plus(Compound& c, const nfs4::ReadPlusArgs& a,
   if (Nfsstat4 st = check_io_stateid(c, a.stateid, c.current.fh, false); st != Nfsstat4::kOk) {
     return st;
   }
+  // The range [offset, offset + count) up to the end of the file as a list
+  // of segments (RFC 7862 §15.10.3): holes (found with SEEK_DATA) as
+  // NFS4_CONTENT_HOLE, the data between them (up to SEEK_HOLE) read into
+  // NFS4_CONTENT_DATA.  rpa_count bounds the data bytes; at most
+  // kReadPlusSegments segments, the client asks again for the rest.
   const std::uint32_t count = std::min(a.count, limits_.max_read);
+  const auto& cred = c.current.cred;
+  const auto& fh = c.current.fh;
+  storage::Attr attr;
+  if (Status s = backend_.getattr(fh, &attr); s != Status::kOk) return c.storage(s);
+  const std::uint64_t size = attr.size;
+  const std::uint64_t end =
+      a.offset > ~std::uint64_t{0} - count ? ~std::uint64_t{0} : a.offset + count;
   const std::size_t eof_pos = out.position();
   out.u32(0);  // rpr_eof, patched
   const std::size_t segments_pos = out.position();
-  out.u32(1);  // one segment
-  out.u32(nfs4::kContentData);
-  out.u64(a.offset);
-  const std::size_t len_pos = out.position();
-  out.u32(0);
-  std::span<std::uint8_t> dst = out.reserve(count);
-  if (!out.ok()) return Nfsstat4::kServerFault;
-  std::uint32_t got = 0;
-  bool eof = false;
-  std::optional<storage::Attr> attr;
-  Status s = backend_.read(c.current.cred, c.current.fh, a.offset, dst, &got, &eof, &attr);
-  if (s != Status::kOk) return c.storage(s);
-  if (got == 0) {
-    out.rewind(segments_pos);
-    out.u32(0);  // no segments
-  } else {
-    const std::size_t pad = std::min<std::size_t>(xdr::pad(got), count - got);
-    if (pad) std::memset(dst.data() + got, 0, pad);
-    out.rewind(len_pos + 4 + xdr::padded(got));
-    out.patch_u32(len_pos, got);
+  out.u32(0);  // segment count, patched
+  std::uint32_t segments = 0;
+  std::uint64_t pos = a.offset;
+  bool eof = pos >= size;
+  while (!eof && pos < end && segments < kReadPlusSegments) {
+    std::uint64_t data_at = 0;
+    bool at_end = false;
+    Status s = backend_.seek(cred, fh, pos, /*data=*/true, &data_at, &at_end);
+    if (s == Status::kNxio) {
+      data_at = size;  // no data after pos: a hole up to the end of the file
+    } else if (s != Status::kOk) {
+      return c.storage(s);
+    }
+    ++segments;
+    if (data_at > pos) {
+      const std::uint64_t hole_end = std::min({data_at, end, size});
+      out.u32(nfs4::kContentHole);
+      out.u64(pos);
+      out.u64(hole_end - pos);
+      pos = hole_end;
+    } else {
+      std::uint64_t hole_at = 0;
+      s = backend_.seek(cred, fh, pos, /*data=*/false, &hole_at, &at_end);
+      if (s == Status::kNxio) {
+        hole_at = size;
+      } else if (s != Status::kOk) {
+        return c.storage(s);
+      }
+      const auto want = static_cast<std::uint32_t>(std::min(std::max(hole_at, pos + 1), end) - pos);
+      out.u32(nfs4::kContentData);
+      out.u64(pos);
+      std::uint32_t got = 0;
+      bool read_eof = false;
+      if (Nfsstat4 st = read_data(c, pos, want, out, &got, &read_eof); st != Nfsstat4::kOk) {
+        return st;
+      }
+      pos += got;
+      if (read_eof) eof = true;
+      if (got < want) break;  // a short read: the file shrank meanwhile
+    }
+    if (pos >= size) eof = true;
   }
+  out.patch_u32(segments_pos, segments);
   out.patch_u32(eof_pos, eof ? 1 : 0);
-  c.ctx.data_bytes_read += got;
   return Nfsstat4::kOk;
 }
 

@@ -335,9 +335,9 @@ void Nfs4State::complete_slot(const nfs4::SessionId& id, std::uint32_t slotid,
 // ------------------------------------------------------------ open state
 
 Nfsstat4 Nfs4State::find_open_locked(const nfs4::Stateid4& s, OpenState** out) {
-  if (be32(s.other.data()) != config_.boot) return Nfsstat4::kStaleStateid;
+  if (be32(s.other.data()) != config_.boot) return stale_stateid(1);
   auto it = opens_.find(s.other);
-  if (it == opens_.end()) return Nfsstat4::kBadStateid;
+  if (it == opens_.end()) return unknown_stateid_locked(s.other);
   if (s.seqid != 0 && s.seqid < it->second.seqid) return Nfsstat4::kOldStateid;
   if (s.seqid > it->second.seqid) return Nfsstat4::kBadStateid;
   *out = &it->second;
@@ -374,7 +374,7 @@ Nfsstat4 Nfs4State::open(std::uint64_t clientid, std::span<const std::uint8_t> o
     return Nfsstat4::kOk;
   }
   if (c->opens >= config_.max_opens_per_client) return Nfsstat4::kResource;
-  const Other other = new_other_locked();
+  const Other other = new_other_locked(clientid);
   OpenState o;
   o.clientid = clientid;
   o.owner = own;
@@ -399,7 +399,7 @@ Nfsstat4 Nfs4State::check_stateid(const nfs4::Stateid4& s, const storage::FileHa
   if (st == Nfsstat4::kBadStateid && lock_states_.contains(s.other)) {
     // A lock stateid: I/O with the access of the open it derives from.
     LockState* l = nullptr;
-    if (st = find_lock_locked(s, &l); st != Nfsstat4::kOk) return st;
+    if (st = find_lock_locked(s, &l, minor); st != Nfsstat4::kOk) return st;
     auto it = opens_.find(l->open);
     if (it == opens_.end()) return Nfsstat4::kBadStateid;
     o = &it->second;
@@ -486,11 +486,15 @@ Nfsstat4 Nfs4State::free_stateid(std::uint64_t clientid, const nfs4::Stateid4& s
 
 // ------------------------------------------------------------ byte-range locks
 
-Nfs4State::Other Nfs4State::new_other_locked() {
+Nfs4State::Other Nfs4State::new_other_locked(std::uint64_t clientid) {
+  // boot (4 bytes) | the client's number (4) | a counter (4): a stateid
+  // whose state is gone still names its client (EXPIRED, RFC 7530 §9.6.3).
+  // The counter wraps after 2^32 stateids of one server run; a clash needs
+  // a stateid of the same client alive that long.
   Other other{};
   put_be32(other.data(), config_.boot);
-  const std::uint64_t n = next_open_++;
-  for (int i = 0; i < 8; ++i) other[4 + i] = static_cast<std::uint8_t>(n >> (56 - 8 * i));
+  put_be32(other.data() + 4, static_cast<std::uint32_t>(clientid));
+  put_be32(other.data() + 8, static_cast<std::uint32_t>(next_open_++));
   return other;
 }
 
@@ -547,11 +551,22 @@ Nfsstat4 Nfs4State::check_grace(std::uint64_t clientid, bool reclaim) {
   return check_grace_locked(*c, reclaim);
 }
 
-Nfsstat4 Nfs4State::find_lock_locked(const nfs4::Stateid4& s, LockState** out) {
-  if (be32(s.other.data()) != config_.boot) return Nfsstat4::kStaleStateid;
+Nfsstat4 Nfs4State::unknown_stateid_locked(const Other& other) const {
+  const std::uint64_t clientid = std::uint64_t{config_.boot} << 32 | be32(other.data() + 4);
+  return expired_.contains(clientid) ? Nfsstat4::kExpired : Nfsstat4::kBadStateid;
+}
+
+Nfsstat4 Nfs4State::stale_stateid(std::uint32_t minor) {
+  return minor == 0 ? Nfsstat4::kStaleStateid : Nfsstat4::kBadStateid;
+}
+
+Nfsstat4 Nfs4State::find_lock_locked(const nfs4::Stateid4& s, LockState** out,
+                                     std::uint32_t minor) {
+  if (be32(s.other.data()) != config_.boot) return stale_stateid(minor);
   auto it = lock_states_.find(s.other);
-  if (it == lock_states_.end()) return Nfsstat4::kBadStateid;
-  if (s.seqid != 0 && s.seqid < it->second.seqid) return Nfsstat4::kOldStateid;
+  if (it == lock_states_.end()) return unknown_stateid_locked(s.other);
+  // Seqid 0 means "the current one" in 4.1 only (RFC 8881 §8.2.2).
+  if ((minor == 0 || s.seqid != 0) && s.seqid < it->second.seqid) return Nfsstat4::kOldStateid;
   if (s.seqid > it->second.seqid) return Nfsstat4::kBadStateid;
   *out = &it->second;
   return Nfsstat4::kOk;
@@ -613,18 +628,19 @@ Nfsstat4 Nfs4State::lock(std::uint64_t session_clientid, const nfs4::LockArgs& a
   const std::string key = lock_file_key(fh.bytes());
   const bool write = a.locktype == nfs4::kWriteLt || a.locktype == nfs4::kWritewLt;
   // NFSv4.0: a new lock-owner's open_seqid has been checked (and the reply
-  // is cached) by the open-owner's seqid machinery in
-  // Nfs4Program::run_op_v40 before this runs.  lock_seqid (and LOCKU's
-  // seqid) are accepted without RFC 7530 §9.1.7 replay checking: a
-  // retransmitted LOCK/LOCKU runs again, which for POSIX byte-range locks
-  // of the same owner gives the same result.  In 4.1 they are ignored by
-  // definition (RFC 8881 §18.10.3).
+  // is cached) by the open-owner's seqid machinery, an existing one's
+  // lock_seqid by the lock-owner's (begin_lock_owner()), both in
+  // Nfs4Program::run_op_v40 before this runs.  In 4.1 the seqids are
+  // ignored by definition (RFC 8881 §18.10.3).
+  const std::uint32_t minor = session_clientid == 0 ? 0 : 1;
   LockState* l = nullptr;
   Other other{};
   bool created = false;
   if (a.new_lock_owner) {
     OpenState* o = nullptr;
-    if (Nfsstat4 st = find_open_locked(a.open_stateid, &o); st != Nfsstat4::kOk) return st;
+    Nfsstat4 ost = minor == 0 ? find_open_v40_locked(a.open_stateid, &o)
+                              : find_open_locked(a.open_stateid, &o);
+    if (ost != Nfsstat4::kOk) return ost;
     if (o->fh != key) return Nfsstat4::kBadStateid;
     if (session_clientid != 0 && o->clientid != session_clientid) return Nfsstat4::kBadStateid;
     Client* c = client_locked(o->clientid);
@@ -633,6 +649,20 @@ Nfsstat4 Nfs4State::lock(std::uint64_t session_clientid, const nfs4::LockArgs& a
     if (write && !(o->access & nfs4::kShareAccessWrite)) return Nfsstat4::kOpenMode;
     const std::string owner = to_string(a.lock_owner.owner);
     auto idx = lock_index_.find({o->clientid, owner, key});
+    if (minor == 0) {
+      // RFC 7530 §16.10.5: open_to_lock_owner4 when the lock-owner already
+      // has state for the file is BAD_SEQID (a retransmission was answered
+      // from the open-owner's cache before this); a lock-owner known from
+      // another file continues its own sequence.
+      if (idx != lock_index_.end()) return Nfsstat4::kBadSeqid;
+      auto rec = lock_owner_ids_.find({o->clientid, owner});
+      if (rec != lock_owner_ids_.end()) {
+        if (rec->second.busy) return Nfsstat4::kDelay;
+        if (rec->second.seqid.check(a.lock_seqid) != OwnerSeqid::Check::kNew) {
+          return Nfsstat4::kBadSeqid;
+        }
+      }
+    }
     if (idx != lock_index_.end()) {
       // Already known: the client lost track (or 4.1 racing opens); go on
       // with the existing lock stateid.
@@ -648,15 +678,17 @@ Nfsstat4 Nfs4State::lock(std::uint64_t session_clientid, const nfs4::LockArgs& a
       n.seqid = 0;  // becomes 1 on the grant below
       auto [oid, fresh] = lock_owner_ids_.try_emplace({o->clientid, owner}, next_lock_owner_);
       if (fresh) ++next_lock_owner_;
-      n.owner_id = oid->second;
-      other = new_other_locked();
+      n.owner_id = oid->second.id;
+      other = new_other_locked(o->clientid);
       l = &lock_states_.emplace(other, std::move(n)).first->second;
       lock_index_.emplace(std::make_tuple(o->clientid, owner, key), other);
       ++c->lock_states;
       created = true;
     }
   } else {
-    if (Nfsstat4 st = find_lock_locked(a.lock_stateid, &l); st != Nfsstat4::kOk) return st;
+    if (Nfsstat4 st = find_lock_locked(a.lock_stateid, &l, minor); st != Nfsstat4::kOk) {
+      return st;
+    }
     if (l->fh != key) return Nfsstat4::kBadStateid;
     if (session_clientid != 0 && l->clientid != session_clientid) return Nfsstat4::kBadStateid;
     Client* c = client_locked(l->clientid);
@@ -690,14 +722,14 @@ Nfsstat4 Nfs4State::lockt(std::uint64_t clientid, const nfs4::LocktArgs& a,
   std::lock_guard lock(mu_);
   if (!locks_) return Nfsstat4::kLockNotSupp;
   Client* c = client_locked(clientid);
-  if (!c) return Nfsstat4::kStaleClientid;
+  if (!c) return expired_.contains(clientid) ? Nfsstat4::kExpired : Nfsstat4::kStaleClientid;
   if (grace_ && grace_->active()) return Nfsstat4::kGrace;
   std::uint64_t start = 0, end = 0;
   if (Nfsstat4 st = lock_range4(a.offset, a.length, &start, &end); st != Nfsstat4::kOk) return st;
   LockOwner me{lock_client_name(clientid), 0, {}};  // id 0: no lock-owner has it
   if (auto it = lock_owner_ids_.find({clientid, to_string(a.owner.owner)});
       it != lock_owner_ids_.end()) {
-    me.id = it->second;
+    me.id = it->second.id;
   }
   const bool write = a.locktype == nfs4::kWriteLt || a.locktype == nfs4::kWritewLt;
   auto conflict = locks_->test(lock_file_key(fh.bytes()), me,
@@ -708,12 +740,12 @@ Nfsstat4 Nfs4State::lockt(std::uint64_t clientid, const nfs4::LocktArgs& a,
 }
 
 Nfsstat4 Nfs4State::locku(const nfs4::LockuArgs& a, const storage::FileHandle& fh,
-                          nfs4::Stateid4* out) {
+                          nfs4::Stateid4* out, std::uint32_t minor) {
   std::lock_guard lock(mu_);
   if (!locks_) return Nfsstat4::kLockNotSupp;
-  // NFSv4.0: a.seqid is not checked for replay (see lock()).
+  // NFSv4.0: a.seqid was checked by begin_lock_owner() (see lock()).
   LockState* l = nullptr;
-  if (Nfsstat4 st = find_lock_locked(a.lock_stateid, &l); st != Nfsstat4::kOk) return st;
+  if (Nfsstat4 st = find_lock_locked(a.lock_stateid, &l, minor); st != Nfsstat4::kOk) return st;
   if (l->fh != lock_file_key(fh.bytes())) return Nfsstat4::kBadStateid;
   std::uint64_t start = 0, end = 0;
   if (Nfsstat4 st = lock_range4(a.offset, a.length, &start, &end); st != Nfsstat4::kOk) return st;
@@ -727,7 +759,9 @@ Nfsstat4 Nfs4State::locku(const nfs4::LockuArgs& a, const storage::FileHandle& f
 
 Nfsstat4 Nfs4State::release_lockowner(const nfs4::LockOwner4& owner) {
   std::lock_guard lock(mu_);
-  if (!client_locked(owner.clientid)) return Nfsstat4::kStaleClientid;
+  if (!client_locked(owner.clientid)) {
+    return expired_.contains(owner.clientid) ? Nfsstat4::kExpired : Nfsstat4::kStaleClientid;
+  }
   const std::string own = to_string(owner.owner);
   std::vector<Other> mine;
   for (const auto& [key, other] : lock_index_) {

@@ -3,8 +3,9 @@
 // table and a per-slot reply cache (exactly-once semantics, §2.10.6),
 // leases renewed by SEQUENCE and expired lazily, and open stateids with
 // share reservations.  NFSv4.0 (RFC 7530; nfs4_state_v40.cc): SETCLIENTID /
-// SETCLIENTID_CONFIRM client records, RENEW, open-owners with their seqid
-// and replay cache (OwnerSeqid), OPEN_CONFIRM; the 4.0 stateid rules.
+// SETCLIENTID_CONFIRM client records, RENEW, open-owners and lock-owners
+// with their seqid and replay cache (OwnerSeqid), OPEN_CONFIRM; the 4.0
+// stateid rules.
 //
 // 4.0 callbacks: the SETCLIENTID callback address is accepted and never
 // used; no delegations are handed out, so no callback is ever needed.
@@ -244,9 +245,13 @@ class Nfs4State {
                     const std::optional<storage::FileHandle>& fh);
   /// After a 4.0 OPEN of `clientid`/`owner` returned `sid`: true when the
   /// open-owner is not confirmed yet (OPEN4_RESULT_CONFIRM; the open's
-  /// stateid is unusable until OPEN_CONFIRM).
+  /// stateid is unusable until OPEN_CONFIRM).  A reclaim (CLAIM_PREVIOUS,
+  /// `reclaim`) confirms the owner instead and returns false: the owner was
+  /// confirmed before the restart, and the Linux client's reclaim OPEN
+  /// carries no GETFH, so it could not send OPEN_CONFIRM (knfsd does the
+  /// same).
   bool open_needs_confirm(std::uint64_t clientid, std::span<const std::uint8_t> owner,
-                          const nfs4::Stateid4& sid);
+                          const nfs4::Stateid4& sid, bool reclaim = false);
   /// OPEN_CONFIRM (RFC 7530 §16.18.5): confirms the open-owner of `s` on
   /// `fh`; the stateid's seqid advances.  kBadStateid when unknown, for
   /// another file or already confirmed; kOldStateid / kStaleStateid per the
@@ -266,8 +271,13 @@ class Nfs4State {
   /// write access, kDenied with `*denied` set to a conflicting lock (of an
   /// NFSv4 or an NLM owner), the stateid errors of check_stateid(),
   /// check_grace()'s, kResource past the per-client bound.
-  /// Minor version 0: the open/lock seqids are accepted without replay
-  /// checking (see the note in nfs4_state.cc; a new lock-owner's open_seqid is checked by Nfs4Program::run_op_v40).
+  /// Minor version 0 (`session_clientid` 0): the open_seqid of a new
+  /// lock-owner goes through the open-owner's begin/end_owner_op() and the
+  /// lock_seqid of an existing one through begin/end_lock_owner_op() (both
+  /// driven by Nfs4Program::run_op_v40); here open_to_lock_owner4 for a
+  /// (lock-owner, file) that already has a lock stateid is kBadSeqid, and
+  /// for a lock-owner known from another file its lock_seqid must be the
+  /// owner's next one (kBadSeqid) (RFC 7530 §16.10.5).
   nfs4::Nfsstat4 lock(std::uint64_t session_clientid, const nfs4::LockArgs& a,
                       const storage::FileHandle& fh, nfs4::Stateid4* out,
                       nfs4::LockDenied* denied);
@@ -277,9 +287,28 @@ class Nfs4State {
   nfs4::Nfsstat4 lockt(std::uint64_t clientid, const nfs4::LocktArgs& a,
                        const storage::FileHandle& fh, nfs4::LockDenied* denied);
   /// LOCKU (§18.12): releases the lock-owner's locks on the range (waiters
-  /// of NLM it unblocks go to on_granted), seqid+1 into `*out`.
+  /// of NLM it unblocks go to on_granted), seqid+1 into `*out`.  `minor`
+  /// selects the stateid rules (another instance's stateid: kStaleStateid
+  /// in 4.0, kBadStateid in 4.1+).
   nfs4::Nfsstat4 locku(const nfs4::LockuArgs& a, const storage::FileHandle& fh,
-                       nfs4::Stateid4* out);
+                       nfs4::Stateid4* out, std::uint32_t minor = 1);
+  /// Starts a 4.0 LOCK with exist_lock_owner4 or a LOCKU of the lock-owner
+  /// of lock stateid `s` (RFC 7530 §9.1.7, §16.10.5, §16.12.5): finds the
+  /// lock-owner by `s.other` alone (a retransmission carries the stateid
+  /// the first request bumped), kStaleStateid for another instance's,
+  /// kExpired for an expired client's, kBadStateid when unknown; renews the
+  /// lease, then checks `seqid` against the lock-owner's: kBadSeqid, a
+  /// replay (r->replay with the cached status and body), or new (kOk; the
+  /// owner is busy, kDelay for a second request meanwhile, until
+  /// end_lock_owner_op()).
+  nfs4::Nfsstat4 begin_lock_owner(const nfs4::Stateid4& s, std::uint32_t seqid, OwnerOp* r);
+  /// Ends a lock-owner operation started by begin_lock_owner() (or the
+  /// LOCK of a new lock-owner, r.owner = the lock_owner4 bytes, `seqid` its
+  /// lock_seqid): records `status` and `body` in the lock-owner's replay
+  /// cache and advances its seqid (OwnerSeqid::record()).  Nothing when the
+  /// lock-owner is gone (a refused LOCK of a new one).
+  void end_lock_owner_op(const OwnerOp& op, std::uint32_t seqid, nfs4::Nfsstat4 status,
+                         std::span<const std::uint8_t> body);
   /// RELEASE_LOCKOWNER (RFC 7530 §16.37, minor version 0 only): frees the
   /// lock-owner's stateids; kLocksHeld while it holds locks; kOk for an
   /// unknown owner; kStaleClientid for an unknown client.
@@ -378,8 +407,16 @@ class Nfs4State {
   void drop_owners_locked(std::uint64_t clientid);
   void note_expired_locked(const Client& c);
   void note_closed_locked(const OpenState& o, const Other& other);
-  nfs4::Nfsstat4 find_lock_locked(const nfs4::Stateid4& s, LockState** out);
-  Other new_other_locked();
+  nfs4::Nfsstat4 find_lock_locked(const nfs4::Stateid4& s, LockState** out,
+                                  std::uint32_t minor = 1);
+  Other new_other_locked(std::uint64_t clientid);
+  /// Status for a stateid of this instance that names no state: kExpired
+  /// when it belonged to a 4.0 client whose lease expired, else kBadStateid.
+  nfs4::Nfsstat4 unknown_stateid_locked(const Other& other) const;
+  /// Status for a stateid of another server instance: kStaleStateid in
+  /// 4.0, kBadStateid in 4.1+ (RFC 8881 §15.1.5: STALE_STATEID is moot in
+  /// 4.1, where SEQUENCE detects a restarted server; §8.2.2).
+  static nfs4::Nfsstat4 stale_stateid(std::uint32_t minor);
   LockOwner lock_owner_of(const LockState& l) const;
   bool holds_locks_locked(const LockState& l) const;
   void erase_lock_state_locked(const Other& other);
@@ -419,8 +456,16 @@ class Nfs4State {
   std::unordered_map<Other, LockState, OtherHash> lock_states_;
   // (clientid, lock-owner bytes, fh) -> lock stateid
   std::map<std::tuple<std::uint64_t, std::string, std::string>, Other> lock_index_;
-  // (clientid, lock-owner bytes) -> LockOwner id
-  std::map<std::pair<std::uint64_t, std::string>, std::uint64_t> lock_owner_ids_;
+  /// A lock-owner: its LockOwner id in the LockManager and, in 4.0, its
+  /// seqid and replay cache (RFC 7530 §9.1.7).
+  struct LockOwnerRec {
+    explicit LockOwnerRec(std::uint64_t i) : id(i) {}
+    std::uint64_t id;
+    OwnerSeqid seqid;
+    bool busy = false;  // between begin_lock_owner() and end_lock_owner_op()
+  };
+  // (clientid, lock-owner bytes) -> lock-owner
+  std::map<std::pair<std::uint64_t, std::string>, LockOwnerRec> lock_owner_ids_;
 };
 
 }  // namespace nasd::server

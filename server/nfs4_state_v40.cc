@@ -1,6 +1,7 @@
 // NFSv4.0 client records (SETCLIENTID / SETCLIENTID_CONFIRM / RENEW),
-// open-owners with their seqid and replay cache, OPEN_CONFIRM and the 4.0
-// stateid rules (RFC 7530 §9.1, §16.18, §16.29, §16.33, §16.34).  See
+// open-owners and lock-owners with their seqid and replay cache,
+// OPEN_CONFIRM and the 4.0 stateid rules (RFC 7530 §9.1, §16.10, §16.12,
+// §16.18, §16.29, §16.33, §16.34).  See
 // nfs4_state.h.
 //
 // Callbacks: SETCLIENTID's callback (cb_client4, callback_ident) is not even
@@ -19,6 +20,27 @@ namespace {
 
 using nfs4_bytes::be32;
 using nfs4_bytes::to_string;
+
+/// The seqid check of a state-owner (open- or lock-owner) for `seqid`:
+/// kBadSeqid, or kOk with r->replay and, for a replay, the cached status
+/// and body in `r` (RFC 7530 §9.1.7, §9.1.8).
+Nfsstat4 check_seqid(const OwnerSeqid& owner, std::uint32_t seqid, Nfs4State::OwnerOp* r) {
+  r->replay = false;
+  switch (owner.check(seqid)) {
+    case OwnerSeqid::Check::kBad:
+      return Nfsstat4::kBadSeqid;
+    case OwnerSeqid::Check::kReplay: {
+      r->replay = true;
+      r->status = owner.reply_status();
+      auto body = owner.reply_body();
+      r->body.assign(body.begin(), body.end());
+      return Nfsstat4::kOk;
+    }
+    case OwnerSeqid::Check::kNew:
+      break;
+  }
+  return Nfsstat4::kOk;
+}
 
 }  // namespace
 
@@ -171,20 +193,10 @@ Nfsstat4 Nfs4State::begin_owner_locked(const OwnerKey& key, std::uint32_t seqid,
   if (o.busy) return Nfsstat4::kDelay;  // the same owner's request is still running
   r->clientid = key.first;
   r->owner = key.second;
-  r->replay = false;
-  switch (o.seqid.check(seqid)) {
-    case OwnerSeqid::Check::kBad:
-      return Nfsstat4::kBadSeqid;
-    case OwnerSeqid::Check::kReplay: {
-      r->replay = true;
-      r->status = o.seqid.reply_status();
-      auto body = o.seqid.reply_body();
-      r->body.assign(body.begin(), body.end());
-      r->fh = o.fh;
-      return Nfsstat4::kOk;
-    }
-    case OwnerSeqid::Check::kNew:
-      break;
+  if (Nfsstat4 st = check_seqid(o.seqid, seqid, r); st != Nfsstat4::kOk) return st;
+  if (r->replay) {
+    r->fh = o.fh;
+    return Nfsstat4::kOk;
   }
   // The client moved past its last request: a CLOSE before it can no
   // longer be retransmitted.
@@ -240,7 +252,7 @@ Nfsstat4 Nfs4State::begin_stateid_owner(const nfs4::Stateid4& s, std::uint32_t s
   } else if (auto cl = closed_.find(s.other); cl != closed_.end()) {
     key = cl->second;
   } else {
-    return Nfsstat4::kBadStateid;
+    return unknown_stateid_locked(s.other);
   }
   Client* c = client_locked(key.first);
   if (!c) return Nfsstat4::kBadStateid;
@@ -264,11 +276,48 @@ void Nfs4State::end_owner_op(const OwnerOp& op, std::uint32_t seqid, Nfsstat4 st
   }
 }
 
+// ------------------------------------------------------------ lock-owners
+
+Nfsstat4 Nfs4State::begin_lock_owner(const nfs4::Stateid4& s, std::uint32_t seqid, OwnerOp* r) {
+  std::lock_guard lock(mu_);
+  const auto now = now_();
+  expire_locked(now);
+  if (be32(s.other.data()) != config_.boot) return Nfsstat4::kStaleStateid;
+  auto it = lock_states_.find(s.other);
+  if (it == lock_states_.end()) return unknown_stateid_locked(s.other);
+  Client* c = client_locked(it->second.clientid);
+  if (!c) return Nfsstat4::kBadStateid;
+  auto rec = lock_owner_ids_.find({it->second.clientid, it->second.owner});
+  if (rec == lock_owner_ids_.end()) return Nfsstat4::kBadStateid;
+  LockOwnerRec& o = rec->second;
+  if (o.busy) return Nfsstat4::kDelay;  // the same owner's request is still running
+  c->renewed = now;
+  r->clientid = it->second.clientid;
+  r->owner = it->second.owner;
+  r->fh.reset();  // LOCK and LOCKU leave the current filehandle alone
+  if (Nfsstat4 st = check_seqid(o.seqid, seqid, r); st != Nfsstat4::kOk || r->replay) return st;
+  o.busy = true;
+  return Nfsstat4::kOk;
+}
+
+void Nfs4State::end_lock_owner_op(const OwnerOp& op, std::uint32_t seqid, Nfsstat4 status,
+                                  std::span<const std::uint8_t> body) {
+  std::lock_guard lock(mu_);
+  auto it = lock_owner_ids_.find({op.clientid, op.owner});
+  if (it == lock_owner_ids_.end()) return;  // refused new lock-owner, or the client went
+  it->second.busy = false;
+  it->second.seqid.record(seqid, status, body);
+}
+
 bool Nfs4State::open_needs_confirm(std::uint64_t clientid, std::span<const std::uint8_t> owner,
-                                   const nfs4::Stateid4& sid) {
+                                   const nfs4::Stateid4& sid, bool reclaim) {
   std::lock_guard lock(mu_);
   auto it = owners_.find(OwnerKey{clientid, to_string(owner)});
   if (it == owners_.end() || it->second.confirmed) return false;
+  if (reclaim) {  // CLAIM_PREVIOUS: the owner was confirmed before the restart
+    it->second.confirmed = true;
+    return false;
+  }
   if (auto o = opens_.find(sid.other); o != opens_.end()) o->second.confirmed = false;
   return true;
 }
@@ -280,7 +329,7 @@ Nfsstat4 Nfs4State::find_open_v40_locked(const nfs4::Stateid4& s, OpenState** ou
   // special meaning in 4.0.
   if (be32(s.other.data()) != config_.boot) return Nfsstat4::kStaleStateid;
   auto it = opens_.find(s.other);
-  if (it == opens_.end()) return Nfsstat4::kBadStateid;
+  if (it == opens_.end()) return unknown_stateid_locked(s.other);
   if (s.seqid < it->second.seqid) return Nfsstat4::kOldStateid;
   if (s.seqid > it->second.seqid) return Nfsstat4::kBadStateid;
   if (!unconfirmed_ok && !it->second.confirmed) return Nfsstat4::kBadStateid;

@@ -148,6 +148,10 @@ OptionsResult parse_options(int argc, const char* const* argv) {
   app.add_option("--lease-time", o.lease_time, "NFSv4 lease time, seconds")
       ->check(CLI::Range(5u, 3600u))
       ->capture_default_str();
+  app.add_option("--nfs4-domain", o.nfs4_domain,
+                 "NFSv4 id mapping domain: owner strings name@DOMAIN map through the server's "
+                 "passwd/group (default: the host's DNS domain, else localdomain)")
+      ->type_name("DOMAIN");
   std::string portmapper = "auto";
   unsigned portmapper_port = o.portmapper_port;
   app.add_option("--portmapper", portmapper,
@@ -284,6 +288,8 @@ int check_config(const Options& options, std::ostream& out, std::ostream& err) {
       << "# --max-io-size " << describe_size(options.max_io_size) << '\n'
       << "# --max-in-flight " << options.max_in_flight << '\n'
       << "# --lease-time " << options.lease_time << '\n'
+      << "# --nfs4-domain " << (options.nfs4_domain.empty() ? "(host)" : options.nfs4_domain)
+      << '\n'
       << "# --portmapper "
       << (options.portmapper == PortmapperMode::kEmbedded ? "embedded"
           : options.portmapper == PortmapperMode::kSystem ? "system"

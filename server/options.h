@@ -6,7 +6,7 @@
 //        [--max-io-size BYTES] [--max-in-flight N] [--idle-timeout SECONDS]
 //        [--record-timeout SECONDS] [--max-connection-output BYTES] [--check-config]
 //        [--portmapper auto|embedded|system|off] [--portmapper-port N]
-//        [--grace-period SECONDS] [--lease-time SECONDS]
+//        [--grace-period SECONDS] [--lease-time SECONDS] [--nfs4-domain DOMAIN]
 #pragma once
 
 #include <cstddef>
@@ -69,6 +69,7 @@ struct Options {
   std::uint32_t max_io_size = 1u << 20;           // bytes (rsize/wsize), --max-io-size
   unsigned max_in_flight = 256;                   // --max-in-flight, 1..65536
   unsigned lease_time = 90;                       // NFSv4 lease, seconds, --lease-time, 5..3600
+  std::string nfs4_domain;                        // --nfs4-domain: "name@DOMAIN" owners; "" = the host's
   /// --idle-timeout: a connection that sends no request for this long while
   /// it has no call outstanding is closed (knfsd closes idle TCP transports
   /// after about 6 minutes too); 0 = never.

@@ -1,7 +1,11 @@
 // NFSv4.1 against the real process with hand-made COMPOUNDs over raw TCP
 // (libnfs speaks only 4.0; see libnfs_v40_test.cc): session set-up,
 // the pseudo-filesystem, OPEN/WRITE/READ/CLOSE, the SEQUENCE reply cache and
-// the COMPOUND error rules (RFC 8881 §2.10.6, §16.2.3, §18).
+// the COMPOUND error rules (RFC 8881 §2.10.6, §16.2.3, §18), and READ_PLUS
+// of a sparse file in minor version 2 (RFC 7862 §15.10).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -306,6 +310,64 @@ TEST_F(Nfs4CompoundTest, FourZeroOnlyOpsAreNotSuppInFourOne) {
     Result r = compound(ops, 2);
     EXPECT_EQ(r.status, NFS4ERR_NOTSUPP) << op;
   }
+}
+
+TEST_F(Nfs4CompoundTest, ReadPlusOfASparseFileReturnsTheHoleAsAHoleSegment) {
+  // data 'a' [0, 4 KiB), a hole [4 KiB, 1 MiB), data 'b' [1 MiB, 1 MiB + 4 KiB).
+  constexpr std::uint32_t OP_READ_PLUS = 68, NFS4_CONTENT_DATA = 0, NFS4_CONTENT_HOLE = 1;
+  constexpr std::uint64_t kMiB = 1 << 20;
+  const auto path = nasd_->export_dir() / "sparse";
+  {
+    const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0);
+    const std::string a(4096, 'a'), b(4096, 'b');
+    ASSERT_EQ(::pwrite(fd, a.data(), a.size(), 0), 4096);
+    ASSERT_EQ(::pwrite(fd, b.data(), b.size(), kMiB), 4096);
+    const off_t hole = ::lseek(fd, 0, SEEK_HOLE);
+    ::close(fd);
+    if (hole != 4096) GTEST_SKIP() << "the test directory's filesystem keeps no holes";
+  }
+  open_session();
+  auto read_plus = [&](std::uint64_t offset, std::uint32_t count) {
+    auto [ops, n] = walk(nasd_->export_dir() / "sparse");
+    ops = sequence() + ops;
+    put_u32(ops, OP_READ_PLUS);
+    ops.append(16, '\0');  // anonymous stateid
+    put_u64(ops, offset);
+    put_u32(ops, count);
+    Result r = compound(ops, n + 2, 2);
+    EXPECT_EQ(r.status, NFS4_OK);
+    r.next(OP_SEQUENCE);
+    r.fixed(36);
+    for (std::uint32_t i = 0; i < n; ++i) r.next(i == 0 ? OP_PUTROOTFH : OP_LOOKUP);
+    EXPECT_EQ(r.next(OP_READ_PLUS), NFS4_OK);
+    return r;
+  };
+  Result head = read_plus(0, 65536);
+  EXPECT_EQ(head.u32(), 0u) << "not at the end of the file";
+  ASSERT_EQ(head.u32(), 2u) << "a data and a hole segment";
+  EXPECT_EQ(head.u32(), NFS4_CONTENT_DATA);
+  EXPECT_EQ(head.u64(), 0u);
+  EXPECT_EQ(head.opaque(), std::string(4096, 'a'));
+  EXPECT_EQ(head.u32(), NFS4_CONTENT_HOLE);
+  EXPECT_EQ(head.u64(), 4096u);          // offset
+  EXPECT_EQ(head.u64(), 65536u - 4096);  // length: up to the requested end
+  EXPECT_EQ(head.pos, head.raw.size());
+
+  Result tail = read_plus(kMiB - 8192, 65536);
+  EXPECT_EQ(tail.u32(), 1u) << "eof";
+  ASSERT_EQ(tail.u32(), 2u) << "a hole and a data segment";
+  EXPECT_EQ(tail.u32(), NFS4_CONTENT_HOLE);
+  EXPECT_EQ(tail.u64(), kMiB - 8192);
+  EXPECT_EQ(tail.u64(), 8192u);
+  EXPECT_EQ(tail.u32(), NFS4_CONTENT_DATA);
+  EXPECT_EQ(tail.u64(), kMiB);
+  EXPECT_EQ(tail.opaque(), std::string(4096, 'b'));
+  EXPECT_EQ(tail.pos, tail.raw.size());
+
+  Result past = read_plus(kMiB + 4096, 100);
+  EXPECT_EQ(past.u32(), 1u) << "eof";
+  EXPECT_EQ(past.u32(), 0u) << "no segments at the end of the file";
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 // NFSv4.0 against the real process with hand-made COMPOUNDs (minor version
 // 0, no SEQUENCE): SETCLIENTID / SETCLIENTID_CONFIRM / RENEW, OPEN of a new
 // open-owner with OPEN_CONFIRM, the open-owner replay cache over the wire
-// (RFC 7530 §9.1.7, §9.1.8, §16.16, §16.18, §16.33, §16.34), and which
-// operations exist in minor version 0.
+// (RFC 7530 §9.1.7, §9.1.8, §16.16, §16.18, §16.33, §16.34), the
+// lock-owner's seqid and replay cache for LOCK and LOCKU (§16.10, §16.12),
+// and which operations exist in minor version 0.
 #include <fstream>
 #include <iterator>
 
@@ -282,6 +283,145 @@ TEST_F(Nfs40CompoundTest, RetransmittedOpenReplaysTheResultAndTheFilehandle) {
   EXPECT_EQ(replay.fh, second.fh) << "GETFH after a replayed OPEN sees the opened file";
   auto [ops, n] = open_ops(clientid, 9, "replayed");
   EXPECT_EQ(compound(ops, n).status, NFS4ERR_BAD_SEQID);
+}
+
+TEST_F(Nfs40CompoundTest, LockOwnerSeqidsOfLockAndLockuAreCheckedAndReplayed) {
+  // RFC 7530 §9.1.7: LOCK with exist_lock_owner4 and LOCKU carry the
+  // lock-owner's seqid: the next one runs, the last one again gets the
+  // cached reply, anything else is BAD_SEQID.
+  constexpr std::uint32_t OP_LOCK = 12, OP_LOCKU = 14;
+  const std::uint64_t clientid = client();
+  Opened o = open(clientid, 1, "v40lockseq");
+  ASSERT_FALSE(o.fh.empty());
+  Result c = open_confirm(o.fh, o.stateid, 2);
+  ASSERT_EQ(c.status, NFS4_OK);
+  c.next(OP_PUTFH);
+  ASSERT_EQ(c.next(OP_OPEN_CONFIRM), NFS4_OK);
+  const std::string confirmed = c.fixed(16);
+  auto lock_ops = [&](std::uint64_t offset, bool new_owner, const std::string& stateid,
+                      std::uint32_t lock_seqid) {
+    std::string ops;
+    put_u32(ops, OP_PUTFH);
+    put_opaque(ops, o.fh);
+    put_u32(ops, OP_LOCK);
+    put_u32(ops, 2);  // WRITE_LT
+    put_u32(ops, 0);  // reclaim
+    put_u64(ops, offset);
+    put_u64(ops, 10);
+    put_u32(ops, new_owner ? 1 : 0);
+    if (new_owner) {
+      put_u32(ops, 3);  // open_seqid
+      ops += stateid;
+      put_u32(ops, lock_seqid);
+      put_u64(ops, clientid);
+      put_opaque(ops, "lock-owner-seq");
+    } else {
+      ops += stateid;
+      put_u32(ops, lock_seqid);
+    }
+    return ops;
+  };
+  auto locku_ops = [&](std::uint64_t offset, const std::string& stateid, std::uint32_t seqid) {
+    std::string ops;
+    put_u32(ops, OP_PUTFH);
+    put_opaque(ops, o.fh);
+    put_u32(ops, OP_LOCKU);
+    put_u32(ops, 2);
+    put_u32(ops, seqid);
+    ops += stateid;
+    put_u64(ops, offset);
+    put_u64(ops, 10);
+    return ops;
+  };
+  auto lock_stateid = [](Result& r, std::uint32_t op) {
+    r.next(OP_PUTFH);
+    EXPECT_EQ(r.next(op), NFS4_OK);
+    return r.fixed(16);
+  };
+  Result first = compound(lock_ops(0, true, confirmed, 10), 2);  // lock-owner starts at 10
+  ASSERT_EQ(first.status, NFS4_OK);
+  const std::string sid1 = lock_stateid(first, OP_LOCK);
+
+  Result second = compound(lock_ops(100, false, sid1, 11), 2);
+  ASSERT_EQ(second.status, NFS4_OK);
+  Result again = compound(lock_ops(100, false, sid1, 11), 2);
+  EXPECT_EQ(again.status, NFS4_OK) << "a retransmitted LOCK is answered from the cache";
+  EXPECT_EQ(again.raw, second.raw);
+  const std::string sid2 = lock_stateid(second, OP_LOCK);
+  EXPECT_EQ(compound(lock_ops(200, false, sid2, 13), 2).status, NFS4ERR_BAD_SEQID);
+
+  Result unlock = compound(locku_ops(0, sid2, 12), 2);
+  ASSERT_EQ(unlock.status, NFS4_OK);
+  Result unlock_again = compound(locku_ops(0, sid2, 12), 2);
+  EXPECT_EQ(unlock_again.status, NFS4_OK) << "a retransmitted LOCKU is answered from the cache";
+  EXPECT_EQ(unlock_again.raw, unlock.raw);
+  const std::string sid3 = lock_stateid(unlock, OP_LOCKU);
+  EXPECT_EQ(get_u32(sid3, 0), get_u32(sid2, 0) + 1) << "LOCKU bumped the stateid once";
+  EXPECT_EQ(compound(locku_ops(100, sid3, 11), 2).status, NFS4ERR_BAD_SEQID) << "old seqid";
+  Result last = compound(locku_ops(100, sid3, 13), 2);
+  EXPECT_EQ(last.status, NFS4_OK);
+  EXPECT_EQ(get_u32(lock_stateid(last, OP_LOCKU), 0), get_u32(sid3, 0) + 1)
+      << "the replayed LOCKU did not bump the stateid a second time";
+}
+
+TEST_F(Nfs40CompoundTest, ReclaimOpenAfterACrashNeedsNoOpenConfirmAndItsStateidWorks) {
+  // What the Linux 4.0 client sends after nasd restarts: SETCLIENTID +
+  // SETCLIENTID_CONFIRM, then PUTFH + OPEN(CLAIM_PREVIOUS) without GETFH
+  // (so it could not OPEN_CONFIRM), then LOCK with reclaim and I/O.
+  constexpr std::uint32_t OP_LOCK = 12;
+  const std::uint64_t before = client("reclaiming client");
+  Opened o = open(before, 1, "reclaimed");
+  ASSERT_FALSE(o.fh.empty());
+  ASSERT_EQ(open_confirm(o.fh, o.stateid, 2).status, NFS4_OK);
+  nasd_->kill9();
+  nasd_->start();
+  conn_ = std::make_unique<RawConnection>(nasd_->nfs_port());
+  const std::uint64_t clientid = client("reclaiming client");
+  ASSERT_NE(clientid, before);
+  std::string ops;
+  put_u32(ops, OP_PUTFH);
+  put_opaque(ops, o.fh);
+  put_u32(ops, OP_OPEN);
+  put_u32(ops, 3);  // seqid: the owner is new to this server instance
+  put_u32(ops, 3);  // access both
+  put_u32(ops, 0);  // deny none
+  put_u64(ops, clientid);
+  put_opaque(ops, "open-owner-1");
+  put_u32(ops, 0);  // OPEN4_NOCREATE
+  put_u32(ops, 1);  // CLAIM_PREVIOUS
+  put_u32(ops, 0);  // delegate_type NONE
+  Result r = compound(ops, 2);
+  ASSERT_EQ(r.status, NFS4_OK);
+  r.next(OP_PUTFH);
+  ASSERT_EQ(r.next(OP_OPEN), NFS4_OK);
+  const std::string stateid = r.fixed(16);
+  r.fixed(20);  // change_info
+  EXPECT_EQ(r.u32() & OPEN4_RESULT_CONFIRM, 0u) << "a reclaim needs no OPEN_CONFIRM";
+
+  std::string lock;
+  put_u32(lock, OP_PUTFH);
+  put_opaque(lock, o.fh);
+  put_u32(lock, OP_LOCK);
+  put_u32(lock, 2);  // WRITE_LT
+  put_u32(lock, 1);  // reclaim
+  put_u64(lock, 0);
+  put_u64(lock, ~std::uint64_t{0});
+  put_u32(lock, 1);  // open_to_lock_owner4
+  put_u32(lock, 4);  // open_seqid
+  lock += stateid;
+  put_u32(lock, 0);  // lock_seqid
+  put_u64(lock, clientid);
+  put_opaque(lock, "lock-owner-r");
+  EXPECT_EQ(compound(lock, 2).status, NFS4_OK) << "the lock is reclaimed";
+
+  std::string read;
+  put_u32(read, OP_PUTFH);
+  put_opaque(read, o.fh);
+  put_u32(read, OP_READ);
+  read += stateid;
+  put_u64(read, 0);
+  put_u32(read, 10);
+  EXPECT_EQ(compound(read, 2).status, NFS4_OK) << "the reclaimed stateid is usable at once";
 }
 
 }  // namespace

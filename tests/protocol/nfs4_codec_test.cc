@@ -255,8 +255,8 @@ TEST(Nfs4Settable, DecodesModeOwnerSizeAndTimes) {
   ASSERT_EQ(decode_settable(d, s), Nfsstat4::kOk);
   EXPECT_EQ(s.set.size, 123u);
   EXPECT_EQ(s.set.mode, 0644u);
-  EXPECT_EQ(s.set.uid, 1000u);
-  EXPECT_EQ(s.set.gid, 100u);
+  EXPECT_EQ(s.owner_name, "1000");  // mapped to ids by the server (nfs4_idmap)
+  EXPECT_EQ(s.group_name, "100");
   EXPECT_EQ(s.set.atime_how, storage::TimeHow::kServerTime);
   EXPECT_EQ(s.set.mtime_how, storage::TimeHow::kClientTime);
   EXPECT_EQ(s.set.mtime.seconds, 1700000000u);
@@ -288,17 +288,23 @@ TEST(Nfs4Settable, UnknownAttributeIsAttrNotSupp) {
   EXPECT_EQ(decode_settable(d, s), Nfsstat4::kAttrNotSupp);
 }
 
-TEST(Nfs4Settable, UnknownOwnerNameIsBadOwner) {
+TEST(Nfs4Settable, OwnerStringsAreKeptForTheServerToMap) {
   Wire w;
   Bitmap4 b;
   b.set(kOwner);
+  b.set(kOwnerGroup);
   encode_bitmap(w.enc, b);
   Wire list;
   list.enc.string("no-such-user-xyz@example.org");
+  list.enc.string("1000");
   w.enc.opaque(list.enc.written());
   auto d = w.decoder();
   SetAttrs s;
-  EXPECT_EQ(decode_settable(d, s), Nfsstat4::kBadOwner);
+  EXPECT_EQ(decode_settable(d, s), Nfsstat4::kOk);
+  EXPECT_EQ(s.owner_name, "no-such-user-xyz@example.org");
+  EXPECT_EQ(s.group_name, "1000");
+  EXPECT_FALSE(s.set.uid);
+  EXPECT_FALSE(s.set.gid);
 }
 
 TEST(Nfs4Settable, TrailingBytesInAttrlistAreBadXdr) {
@@ -369,14 +375,6 @@ TEST(Nfs4Fattr, OverflowIsReported) {
   std::vector<std::uint8_t> small(16);
   xdr::XdrEncoder out(small);
   EXPECT_FALSE(encode_fattr(out, req, v));
-}
-
-TEST(Nfs4Owner, NumericAndNamedOwnersParse) {
-  EXPECT_EQ(parse_owner("0", false), 0u);
-  EXPECT_EQ(parse_owner("root@localdomain", false), 0u);
-  EXPECT_EQ(parse_owner("root", true), 0u);
-  EXPECT_EQ(parse_owner("", false), std::nullopt);
-  EXPECT_EQ(parse_owner("12abc", false), std::nullopt);
 }
 
 }  // namespace

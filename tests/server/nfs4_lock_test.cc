@@ -320,7 +320,7 @@ TEST_F(Nfs4LockTest, DestroyClientidFreesItsLocks) {
   EXPECT_EQ(locks.lock_count(), 0u);
 }
 
-TEST_F(Nfs4LockTest, ARestartedServerAnswersTheOldSessionClientidAndStateidsAsStale) {
+TEST_F(Nfs4LockTest, ARestartedServerAnswersTheOldSessionClientidAsStaleAndStateidsAsBad) {
   // The client's view after nasd restarts: a new boot verifier, no state.
   const auto a = client("client-a");
   const auto lock = whole_file_lock(a, fh(1));
@@ -341,7 +341,10 @@ TEST_F(Nfs4LockTest, ARestartedServerAnswersTheOldSessionClientidAndStateidsAsSt
   Nfs4State::CreateSessionResult cr;
   EXPECT_EQ(restarted.create_session(cs, &cr), Nfsstat4::kStaleClientid);
   nfs4::Stateid4 out;
-  EXPECT_EQ(restarted.locku(unlock(lock, 0, kAll), fh(1), &out), Nfsstat4::kStaleStateid);
+  // 4.1: another instance's stateid is BAD_STATEID (RFC 8881 §15.1.5: no
+  // STALE_STATEID in 4.1); 4.0 keeps STALE_STATEID (RFC 7530 §9.1.4).
+  EXPECT_EQ(restarted.locku(unlock(lock, 0, kAll), fh(1), &out), Nfsstat4::kBadStateid);
+  EXPECT_EQ(restarted.locku(unlock(lock, 0, kAll), fh(1), &out, 0), Nfsstat4::kStaleStateid);
 }
 
 // ---------------------------------------------------------------- grace

@@ -73,10 +73,10 @@ void anon_stateid(xdr::XdrEncoder& e) {
 
 class Nfs4ProgramTest : public ::testing::Test {
  protected:
-  Nfs4ProgramTest()
+  explicit Nfs4ProgramTest(Nfs4State::Config state_config = {})
       : registry_(ExportTable({make_export(1, "/srv/rw", true), make_export(2, "/srv/ro", false),
                                make_export(3, "/srv/other", true)})),
-        state_(Nfs4State::Config{}),
+        state_(state_config),
         program_(backend_, registry_, state_, Nfs4Limits{kMaxRead, kMaxRead, 64}, kWriteverf) {
     ON_CALL(backend_, export_of(_, _)).WillByDefault([](const FileHandle& fh, std::uint32_t* id) {
       *id = fh.data[0];
@@ -130,6 +130,7 @@ class Nfs4ProgramTest : public ::testing::Test {
     in.u32();
     ASSERT_EQ(in.u32(), 0u);
     const std::uint64_t clientid = in.u64();
+    clientid_ = clientid;
     const std::uint32_t seq = in.u32();
     r = compound(1, 1, [&](xdr::XdrEncoder& e) {
       e.u32(static_cast<std::uint32_t>(Op::kCreateSession));
@@ -214,6 +215,7 @@ class Nfs4ProgramTest : public ::testing::Test {
   CallContext ctx_;
   nfs4::SessionId sessionid_{};
   std::uint32_t seqid_ = 0;
+  std::uint64_t clientid_ = 0;  // of open_session()
 };
 
 void seek_op(xdr::XdrEncoder& e, std::uint64_t offset, std::uint32_t what) {
@@ -297,7 +299,9 @@ TEST_F(Nfs4ProgramTest, AllocateChecksItsStateidLikeWrite) {
     e.u64(0);
     e.u64(10);
   });
-  EXPECT_EQ(r.status, Nfsstat4::kStaleStateid);  // not issued by this server instance
+  // Not issued by this server instance: BAD_STATEID in 4.1+ (RFC 8881
+  // §15.1.5 has no STALE_STATEID for 4.1).
+  EXPECT_EQ(r.status, Nfsstat4::kBadStateid);
 }
 
 // -------------------------------------------------------------- COPY / CLONE
@@ -439,9 +443,23 @@ void read_plus_op(xdr::XdrEncoder& e, std::uint64_t offset, std::uint32_t count)
   e.u32(count);
 }
 
+/// getattr of `f` answers a file of `size` bytes.
+void file_size(StrictMock<MockBackend>& b, const FileHandle& f, std::uint64_t size) {
+  EXPECT_CALL(b, getattr(Eq(f), _)).WillRepeatedly([size](const FileHandle&, storage::Attr* a) {
+    *a = storage::Attr{};
+    a->size = size;
+    return Status::kOk;
+  });
+}
+
 TEST_F(Nfs4ProgramTest, ReadPlusReturnsOneDataSegment) {
   open_session();
   const FileHandle f = fh_in(1, 7);
+  file_size(backend_, f, 15);
+  EXPECT_CALL(backend_, seek(_, Eq(f), 10u, true, _, _))
+      .WillOnce(DoAll(SetArgPointee<4>(10u), Return(Status::kOk)));
+  EXPECT_CALL(backend_, seek(_, Eq(f), 10u, false, _, _))
+      .WillOnce(DoAll(SetArgPointee<4>(15u), SetArgPointee<5>(true), Return(Status::kOk)));
   EXPECT_CALL(backend_, read(_, Eq(f), 10u, _, _, _, _))
       .WillOnce([](auto&, auto&, std::uint64_t, std::span<std::uint8_t> dst, std::uint32_t* n,
                    bool* eof, auto*) {
@@ -466,14 +484,234 @@ TEST_F(Nfs4ProgramTest, ReadPlusReturnsOneDataSegment) {
 TEST_F(Nfs4ProgramTest, ReadPlusAtEndOfFileHasNoSegments) {
   open_session();
   const FileHandle f = fh_in(1, 7);
-  EXPECT_CALL(backend_, read(_, Eq(f), 5000u, _, _, _, _))
-      .WillOnce(DoAll(SetArgPointee<4>(0u), SetArgPointee<5>(true), Return(Status::kOk)));
+  file_size(backend_, f, 4096);
   auto r = run_on(f, [](xdr::XdrEncoder& e) { read_plus_op(e, 5000, 100); });
   ASSERT_EQ(r.status, Nfsstat4::kOk);
   auto in = r.body_reader();
   EXPECT_TRUE(in.boolean());
   EXPECT_EQ(in.u32(), 0u);
   EXPECT_EQ(in.remaining(), 0u);
+}
+
+TEST_F(Nfs4ProgramTest, ReadPlusReturnsHolesAsHoleSegmentsBetweenData) {
+  // A file of 100 bytes: data 0..9, a hole 10..59, data 60..99.
+  open_session();
+  const FileHandle f = fh_in(1, 7);
+  file_size(backend_, f, 100);
+  EXPECT_CALL(backend_, seek(_, Eq(f), _, _, _, _))
+      .WillRepeatedly([](auto&, auto&, std::uint64_t off, bool data, std::uint64_t* pos,
+                         bool* eof) {
+        if (data) *pos = off < 10 ? off : off < 60 ? 60 : off;
+        else *pos = off < 10 ? 10 : off < 60 ? off : 100;
+        *eof = *pos >= 100;
+        return Status::kOk;
+      });
+  EXPECT_CALL(backend_, read(_, Eq(f), _, _, _, _, _))
+      .WillRepeatedly([](auto&, auto&, std::uint64_t off, std::span<std::uint8_t> dst,
+                         std::uint32_t* n, bool* eof, auto*) {
+        *n = static_cast<std::uint32_t>(std::min<std::uint64_t>(dst.size(), 100 - off));
+        std::memset(dst.data(), 'x', *n);
+        *eof = off + *n >= 100;
+        return Status::kOk;
+      });
+  auto r = run_on(f, [](xdr::XdrEncoder& e) { read_plus_op(e, 5, 1000); });
+  ASSERT_EQ(r.status, Nfsstat4::kOk);
+  auto in = r.body_reader();
+  EXPECT_TRUE(in.boolean());  // eof
+  ASSERT_EQ(in.u32(), 3u);
+  EXPECT_EQ(in.u32(), nfs4::kContentData);
+  EXPECT_EQ(in.u64(), 5u);
+  EXPECT_EQ(in.opaque(1000).size(), 5u);
+  EXPECT_EQ(in.u32(), nfs4::kContentHole);
+  EXPECT_EQ(in.u64(), 10u);  // offset
+  EXPECT_EQ(in.u64(), 50u);  // length
+  EXPECT_EQ(in.u32(), nfs4::kContentData);
+  EXPECT_EQ(in.u64(), 60u);
+  EXPECT_EQ(in.opaque(1000).size(), 40u);
+  EXPECT_TRUE(in.ok());
+  EXPECT_EQ(in.remaining(), 0u);
+}
+
+TEST_F(Nfs4ProgramTest, ReadPlusOfATrailingHoleEndsAtEndOfFileWithEof) {
+  // 0..9 data, then a hole to the end (size 100): SEEK_DATA past 10 is NXIO.
+  open_session();
+  const FileHandle f = fh_in(1, 7);
+  file_size(backend_, f, 100);
+  EXPECT_CALL(backend_, seek(_, Eq(f), 30u, true, _, _)).WillOnce(Return(Status::kNxio));
+  auto r = run_on(f, [](xdr::XdrEncoder& e) { read_plus_op(e, 30, 1000); });
+  ASSERT_EQ(r.status, Nfsstat4::kOk);
+  auto in = r.body_reader();
+  EXPECT_TRUE(in.boolean());
+  ASSERT_EQ(in.u32(), 1u);
+  EXPECT_EQ(in.u32(), nfs4::kContentHole);
+  EXPECT_EQ(in.u64(), 30u);
+  EXPECT_EQ(in.u64(), 70u);
+  EXPECT_EQ(in.remaining(), 0u);
+}
+
+TEST_F(Nfs4ProgramTest, ReadPlusShorterThanTheFileIsNotEof) {
+  open_session();
+  const FileHandle f = fh_in(1, 7);
+  file_size(backend_, f, 100);
+  EXPECT_CALL(backend_, seek(_, Eq(f), 0u, true, _, _)).WillOnce(Return(Status::kNxio));
+  auto r = run_on(f, [](xdr::XdrEncoder& e) { read_plus_op(e, 0, 40); });
+  ASSERT_EQ(r.status, Nfsstat4::kOk);
+  auto in = r.body_reader();
+  EXPECT_FALSE(in.boolean());
+  ASSERT_EQ(in.u32(), 1u);
+  EXPECT_EQ(in.u32(), nfs4::kContentHole);
+  EXPECT_EQ(in.u64(), 0u);
+  EXPECT_EQ(in.u64(), 40u);  // only the requested range
+}
+
+// ------------------------------------------- full tables: RESOURCE / DELAY
+
+Nfs4State::Config one_of_each() {
+  Nfs4State::Config c;
+  c.max_clients = 1;
+  c.max_opens_per_client = 1;  // opens, and lock stateids, per client
+  return c;
+}
+
+/// State tables of one client with one open and one lock stateid.
+class Nfs4FullTableTest : public Nfs4ProgramTest {
+ protected:
+  Nfs4FullTableTest() : Nfs4ProgramTest(one_of_each()) { state_.set_lock_manager(&locks_, nullptr); }
+  LockManager locks_;
+};
+
+void lock_new_owner_op(xdr::XdrEncoder& e, const nfs4::Stateid4& open, std::uint64_t clientid,
+                       const std::string& owner, std::uint64_t offset) {
+  e.u32(static_cast<std::uint32_t>(Op::kLock));
+  e.u32(nfs4::kWriteLt);
+  e.boolean(false);  // reclaim
+  e.u64(offset);
+  e.u64(10);
+  e.boolean(true);  // open_to_lock_owner4
+  e.u32(0);         // open_seqid
+  e.u32(open.seqid);
+  e.fixed_opaque(open.other);
+  e.u32(0);  // lock_seqid
+  e.u64(clientid);
+  e.opaque(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(owner.data()),
+                                         owner.size()));
+}
+
+TEST_F(Nfs4FullTableTest, LockWithAFullLockTableIsDelayInMinorVersionOne) {
+  // RFC 8881 §15.1.1.3: no NFS4ERR_RESOURCE in 4.1; LOCK may answer DELAY.
+  open_session();
+  const FileHandle f = fh_in(1, 7);
+  nfs4::Stateid4 open;
+  ASSERT_EQ(state_.open(clientid_, std::span<const std::uint8_t>(), f, 3, 0, &open),
+            Nfsstat4::kOk);
+  EXPECT_EQ(run_on(f, [&](xdr::XdrEncoder& e) { lock_new_owner_op(e, open, clientid_, "lo1", 0); })
+                .status,
+            Nfsstat4::kOk);
+  EXPECT_EQ(run_on(f, [&](xdr::XdrEncoder& e) { lock_new_owner_op(e, open, clientid_, "lo2", 20); })
+                .status,
+            Nfsstat4::kDelay);
+}
+
+TEST_F(Nfs4FullTableTest, FullClientTableIsResourceInFourZeroAndDelayInFourOne) {
+  open_session();  // the one client
+  auto exchange = compound(1, 1, [](xdr::XdrEncoder& e) {
+    e.u32(static_cast<std::uint32_t>(Op::kExchangeId));
+    e.fixed_opaque(std::array<std::uint8_t, 8>{1, 2, 3, 4, 5, 6, 7, 9});
+    e.string("another-client");
+    e.u32(0);
+    e.u32(0);
+    e.u32(0);
+  });
+  xdr::XdrDecoder in(exchange);
+  EXPECT_EQ(static_cast<Nfsstat4>(in.u32()), Nfsstat4::kDelay);
+  auto setclientid = compound(0, 1, [](xdr::XdrEncoder& e) {
+    e.u32(static_cast<std::uint32_t>(Op::kSetclientid));
+    e.fixed_opaque(std::array<std::uint8_t, 8>{1, 1, 1, 1, 1, 1, 1, 1});
+    e.string("a-4.0-client");
+    e.u32(0x40000000);
+    e.string("tcp");
+    e.string("127.0.0.1.3.200");
+    e.u32(1);
+  });
+  xdr::XdrDecoder in0(setclientid);
+  EXPECT_EQ(static_cast<Nfsstat4>(in0.u32()), Nfsstat4::kResource);
+}
+
+// -------------------------------------------------------------- owners
+
+/// SETATTR of owner `owner` (and owner_group `group` when not empty).
+void setattr_owner_op(xdr::XdrEncoder& e, const std::string& owner, const std::string& group) {
+  e.u32(static_cast<std::uint32_t>(Op::kSetattr));
+  anon_stateid(e);
+  nfs4::Bitmap4 b;
+  b.set(nfs4::kOwner);
+  if (!group.empty()) b.set(nfs4::kOwnerGroup);
+  nfs4::encode_bitmap(e, b);
+  Wire list(256);
+  list.enc.string(owner);
+  if (!group.empty()) list.enc.string(group);
+  e.opaque(list.enc.written());
+}
+
+TEST_F(Nfs4ProgramTest, SetattrOwnerAsIdOrNameAtTheDomainReachesStorageAsIds) {
+  program_.set_id_domain("example.org");
+  open_session();
+  const FileHandle f = fh_in(1, 7);
+  EXPECT_CALL(backend_, setattr(_, Eq(f), _, _, _))
+      .WillOnce([](auto&, auto&, const storage::SetAttr& s, auto&, auto*) {
+        EXPECT_EQ(s.uid, 1000u);
+        EXPECT_EQ(s.gid, 0u);
+        return Status::kOk;
+      })
+      .WillOnce([](auto&, auto&, const storage::SetAttr& s, auto&, auto*) {
+        EXPECT_EQ(s.uid, 0u);
+        EXPECT_FALSE(s.gid);
+        return Status::kOk;
+      });
+  EXPECT_EQ(run_on(f, [](xdr::XdrEncoder& e) { setattr_owner_op(e, "1000", "root@example.org"); })
+                .status,
+            Nfsstat4::kOk);
+  EXPECT_EQ(run_on(f, [](xdr::XdrEncoder& e) { setattr_owner_op(e, "root@EXAMPLE.org", ""); })
+                .status,
+            Nfsstat4::kOk);
+}
+
+TEST_F(Nfs4ProgramTest, SetattrOwnerOfAnotherDomainOrUnknownIsBadOwnerWithoutTouchingStorage) {
+  program_.set_id_domain("example.org");
+  open_session();
+  const FileHandle f = fh_in(1, 7);
+  // StrictMock: any setattr call fails the test.
+  for (const char* owner : {"root@otherdomain", "no-such-user-xyz@example.org", "12abc"}) {
+    auto r = run_on(f, [&](xdr::XdrEncoder& e) { setattr_owner_op(e, owner, ""); });
+    EXPECT_EQ(r.status, Nfsstat4::kBadOwner) << owner;
+  }
+  auto r = run_on(f, [](xdr::XdrEncoder& e) { setattr_owner_op(e, "1000", "nogroup-xyz@x"); });
+  EXPECT_EQ(r.status, Nfsstat4::kBadOwner) << "owner_group of another domain";
+}
+
+TEST_F(Nfs4ProgramTest, GetattrSendsOwnersAsDecimalIds) {
+  open_session();
+  const FileHandle f = fh_in(1, 7);
+  EXPECT_CALL(backend_, getattr(Eq(f), _)).WillRepeatedly([](const FileHandle&, storage::Attr* a) {
+    *a = storage::Attr{};
+    a->type = storage::FileType::kReg;
+    a->uid = 1000;
+    a->gid = 0;
+    return Status::kOk;
+  });
+  auto r = run_on(f, [](xdr::XdrEncoder& e) {
+    e.u32(static_cast<std::uint32_t>(Op::kGetattr));
+    nfs4::Bitmap4 b;
+    b.set(nfs4::kOwner);
+    b.set(nfs4::kOwnerGroup);
+    nfs4::encode_bitmap(e, b);
+  });
+  ASSERT_EQ(r.status, Nfsstat4::kOk);
+  auto in = r.body_reader();
+  for (std::uint32_t words = in.u32(); words > 0; --words) in.u32();  // the bitmap
+  in.u32();  // attrlist length
+  EXPECT_EQ(in.string(64), "1000");
+  EXPECT_EQ(in.string(64), "0");
 }
 
 // -------------------------------------------------------------- xattrs
@@ -674,6 +912,11 @@ TEST_F(Nfs4ProgramTest, ReplyLargerThanNegotiatedIsRepTooBig) {
   fore.maxresponse = 1024;
   open_session(fore);
   const FileHandle f = fh_in(1, 7);
+  file_size(backend_, f, 1 << 20);
+  EXPECT_CALL(backend_, seek(_, Eq(f), 0u, true, _, _))
+      .WillOnce(DoAll(SetArgPointee<4>(0u), Return(Status::kOk)));
+  EXPECT_CALL(backend_, seek(_, Eq(f), 0u, false, _, _))
+      .WillOnce(DoAll(SetArgPointee<4>(1u << 20), Return(Status::kOk)));
   EXPECT_CALL(backend_, read(_, Eq(f), 0u, _, _, _, _))
       .WillOnce([](auto&, auto&, std::uint64_t, std::span<std::uint8_t> dst, std::uint32_t* n,
                    bool* eof, auto*) {

@@ -259,13 +259,15 @@ TEST_F(Nfs4StateTest, CloseFreesOpenAndDowngradeNarrows) {
   EXPECT_EQ(state.test_stateid(id, d), Nfsstat4::kBadStateid);
 }
 
-TEST_F(Nfs4StateTest, SpecialStateidsPassAndForeignBootIsStale) {
+TEST_F(Nfs4StateTest, SpecialStateidsPassAndForeignBootIsStaleIn40AndBadIn41) {
   nfs4::Stateid4 anon;
   EXPECT_EQ(state.check_stateid(anon, fh(1), true), Nfsstat4::kOk);
   nfs4::Stateid4 other;
   other.seqid = 1;
   other.other.fill(0x55);
-  EXPECT_EQ(state.check_stateid(other, fh(1), false), Nfsstat4::kStaleStateid);
+  EXPECT_EQ(state.check_stateid(other, fh(1), false), Nfsstat4::kBadStateid);
+  EXPECT_EQ(state.check_stateid(other, fh(1), false, 0), Nfsstat4::kStaleStateid);
+  EXPECT_EQ(state.test_stateid(1, other), Nfsstat4::kBadStateid);
 }
 
 TEST_F(Nfs4StateTest, ExpiredClientsOpensAreFreed) {

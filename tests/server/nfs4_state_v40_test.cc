@@ -460,5 +460,22 @@ TEST_F(Nfs4StateV40Test, OpenDowngradeInMinorVersionZeroChecksTheSeqid) {
   EXPECT_EQ(state.check_stateid(out, fh(1), true, 0), Nfsstat4::kOpenMode);
 }
 
+TEST_F(Nfs4StateV40Test, ReclaimOpenConfirmsANewOpenOwnerWithoutOpenConfirm) {
+  // After a restart the Linux client reclaims with OPEN CLAIM_PREVIOUS and
+  // no GETFH: it cannot send OPEN_CONFIRM, so the reclaim confirms the owner.
+  const std::uint64_t id = client(id_a);
+  Nfs4State::OwnerOp op;
+  ASSERT_EQ(state.begin_open_owner(id, bytes("reclaimer"), 5, &op), Nfsstat4::kOk);
+  nfs4::Stateid4 s;
+  ASSERT_EQ(state.open(id, bytes("reclaimer"), fh(1), 3, 0, &s), Nfsstat4::kOk);
+  EXPECT_FALSE(state.open_needs_confirm(id, bytes("reclaimer"), s, /*reclaim=*/true));
+  state.end_owner_op(op, 5, Nfsstat4::kOk, {}, fh(1));
+  EXPECT_EQ(state.check_stateid(s, fh(1), true, 0), Nfsstat4::kOk) << "usable at once";
+  nfs4::Stateid4 s2;
+  bool confirm = true;
+  EXPECT_EQ(open(id, "reclaimer", 6, 2, &s2, &confirm), Nfsstat4::kOk);
+  EXPECT_FALSE(confirm) << "the owner stays confirmed";
+}
+
 }  // namespace
 }  // namespace nasd::server

@@ -285,6 +285,7 @@ TEST(CheckConfig, PrintsEffectiveTableAndSettings) {
   EXPECT_THAT(s, HasSubstr("# --metrics 0.0.0.0:9464\n"));
   EXPECT_THAT(s, HasSubstr("# --log-level info\n"));
   EXPECT_THAT(s, HasSubstr("# --max-io-size 1048576 (1 MiB)\n"));
+  EXPECT_THAT(s, HasSubstr("# --nfs4-domain (host)\n"));
   EXPECT_THAT(s, HasSubstr("10.0.0.0/8(rw,root_squash,anonuid=65534,anongid=65534,sync,secure"));
 
   // The output is itself a valid exports file describing the same table.
@@ -292,6 +293,15 @@ TEST(CheckConfig, PrintsEffectiveTableAndSettings) {
   ASSERT_TRUE(std::holds_alternative<ExportTable>(again))
       << std::get<ExportsError>(again).to_string();
   EXPECT_EQ(std::get<ExportTable>(again).exports().size(), 1u);
+}
+
+TEST(CheckConfig, Nfs4DomainIsShown) {
+  const std::string dir = ::testing::TempDir();
+  Options o = parse_ok({"--export", dir + " *", "--nfs4-domain", "example.org", "--check-config"});
+  EXPECT_EQ(o.nfs4_domain, "example.org");
+  std::ostringstream out, err;
+  EXPECT_EQ(check_config(o, out, err), 0);
+  EXPECT_THAT(out.str(), HasSubstr("# --nfs4-domain example.org\n"));
 }
 
 TEST(CheckConfig, ErrorGoesToErrWithExitOne) {
