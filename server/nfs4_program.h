@@ -71,6 +71,7 @@ struct Nfs4Limits {
 };
 
 class Nfs4OpMetrics;
+class Nfs4Callbacks;
 
 class Nfs4Program final : public Program {
  public:
@@ -88,6 +89,9 @@ class Nfs4Program final : public Program {
   /// Per-operation series (nasd_nfs4_operations_total, ...); nullptr = none.
   /// Set before serving; `m` must outlive the program's use.
   void set_op_metrics(Nfs4OpMetrics* m) { op_metrics_ = m; }
+  /// Callback paths (back channel, 4.0 callback probe); nullptr = none (no
+  /// back channel granted).  Set before serving; must outlive the program.
+  void set_callbacks(Nfs4Callbacks* cb) { callbacks_ = cb; }
 
   DecodeResult decode(const CallContext& ctx, xdr::XdrDecoder& in, ArgSlot& args) override;
   std::size_t max_reply_size(const CallContext& ctx, ArgSlot& args) override;
@@ -158,6 +162,7 @@ class Nfs4Program final : public Program {
   storage::Verifier writeverf_;
   storage::Time started_;
   Nfs4OpMetrics* op_metrics_ = nullptr;
+  Nfs4Callbacks* callbacks_ = nullptr;
   std::mutex pseudo_mu_;
   std::shared_ptr<const ExportTable> pseudo_table_;
   std::shared_ptr<const PseudoFs> pseudo_;
