@@ -97,8 +97,13 @@ void RpcBackChannel::close() {
   }
   for (auto& [xid, p] : failed) {
     p.timer->cancel();
+    p.timer.reset();  // before the executor goes
     if (p.done) p.done(Outcome::kError, {});
   }
+  // The connection's executor may not outlive its io_context; this object
+  // may (a session keeps it).
+  std::lock_guard lock(mu_);
+  timers_ = boost::asio::any_io_executor();
 }
 
 bool RpcBackChannel::closed() const {

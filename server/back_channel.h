@@ -76,7 +76,7 @@ class RpcBackChannel : public std::enable_shared_from_this<RpcBackChannel> {
   };
   void on_deadline(std::uint32_t xid);
 
-  boost::asio::any_io_executor timers_;
+  boost::asio::any_io_executor timers_;  // guarded by mu_; empty once closed
   const Send send_;
   const std::size_t max_pending_;
   mutable std::mutex mu_;

@@ -46,7 +46,12 @@ Connection::Connection(asio::ip::tcp::socket socket, Pipeline& pipeline, Connect
   pipeline_.metrics().connections_total().Increment();
 }
 
-Connection::~Connection() { pipeline_.metrics().connections().Decrement(); }
+Connection::~Connection() {
+  // Sessions may keep the back channel longer than the connection (and its
+  // io_context): it lets go of the executor and its timers now.
+  if (back_channel_) back_channel_->close();
+  pipeline_.metrics().connections().Decrement();
+}
 
 void Connection::start() {
   spdlog::info("connection open {}", peer_text_);

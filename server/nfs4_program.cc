@@ -978,9 +978,10 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
       return Nfsstat4::kOk;
     }
     case Op::kBackchannelCtl: {  // RFC 8881 §18.33
+      if (!callbacks_) return Nfsstat4::kNotSupp;  // no back channel at all
       nfs4::BackchannelCtlArgs a;
       if (!args(a)) return Nfsstat4::kBadXdr;
-      if (callbacks_) callbacks_->backchannel_ctl(c.sessionid, a.cb_program, a.sec);
+      callbacks_->backchannel_ctl(c.sessionid, a.cb_program, a.sec);
       return Nfsstat4::kOk;
     }
     case Op::kReclaimComplete: {
