@@ -11,6 +11,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/registry.h>
+#include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "protocol/nfs4_cb.h"
@@ -99,6 +100,8 @@ struct Nfs4Callbacks::Impl : std::enable_shared_from_this<Impl> {
     if (s.generation != generation) return;  // rebound meanwhile: a new probe follows
     s.probing = false;
     s.path = ok ? Path::kUp : Path::kDown;
+    spdlog::info("nfs4: back channel of session {:02x} (client {:x}) {}", fmt::join(id, ""),
+                 s.clientid, ok ? "up (CB_NULL, CB_SEQUENCE ok)" : "down");
   }
 
   /// Starts the probe (no lock held): CB_NULL, then CB_SEQUENCE.
@@ -367,7 +370,8 @@ void Nfs4Callbacks::confirmed(std::uint64_t clientid) {
     auto self = weak.lock();
     if (!self) return;
     self->count(kCbNull, result ? Outcome::kOk : Outcome::kError);
-    if (!result) spdlog::info("nfs4.0 client {:x}: CB_NULL to {} failed", clientid, where);
+    spdlog::info("nfs4.0 client {:x}: CB_NULL to {} {}", clientid, where,
+                 result ? "ok" : "failed");
     std::lock_guard lock(self->mu);
     if (auto it = self->clients.find(clientid); it != self->clients.end()) {
       it->second.path = result ? Path::kUp : Path::kDown;
