@@ -11,7 +11,6 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/registry.h>
-#include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "protocol/nfs4_cb.h"
@@ -32,6 +31,16 @@ struct SessionIdHash {
     return h;
   }
 };
+
+std::string hex(const nfs4::SessionId& id) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s;
+  for (auto b : id) {
+    s += kDigits[b >> 4];
+    s += kDigits[b & 15];
+  }
+  return s;
+}
 
 rpc::CallCredential credential_of(const nfs4::CallbackSec& s) {
   rpc::CallCredential c;
@@ -100,8 +109,8 @@ struct Nfs4Callbacks::Impl : std::enable_shared_from_this<Impl> {
     if (s.generation != generation) return;  // rebound meanwhile: a new probe follows
     s.probing = false;
     s.path = ok ? Path::kUp : Path::kDown;
-    spdlog::info("nfs4: back channel of session {:02x} (client {:x}) {}", fmt::join(id, ""),
-                 s.clientid, ok ? "up (CB_NULL, CB_SEQUENCE ok)" : "down");
+    spdlog::info("nfs4: back channel of session {} (client {:x}) {}", hex(id), s.clientid,
+                 ok ? "up (CB_NULL, CB_SEQUENCE ok)" : "down");
   }
 
   /// Starts the probe (no lock held): CB_NULL, then CB_SEQUENCE.

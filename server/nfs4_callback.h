@@ -62,7 +62,6 @@ class Nfs4Callbacks {
   /// null: no 4.0 probes) makes the 4.0 CB_NULL calls.  Both must outlive
   /// this object.
   Nfs4Callbacks(prometheus::Registry* registry, CallbackClient* v40, Config config);
-  Nfs4Callbacks() : Nfs4Callbacks(nullptr, nullptr, Config{}) {}
   ~Nfs4Callbacks();
   Nfs4Callbacks(const Nfs4Callbacks&) = delete;
   Nfs4Callbacks& operator=(const Nfs4Callbacks&) = delete;
