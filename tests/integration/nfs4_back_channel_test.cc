@@ -209,6 +209,13 @@ class BackChannelClient {
 
 class Nfs4BackChannelTest : public NasdTest {
  protected:
+  /// A session whose back channel on `c`'s connection is probed and up.
+  static void bring_up(BackChannelClient& c, const std::string& owner) {
+    EXPECT_EQ(c.create_session(kConnBackChan, owner) & kConnBackChan, kConnBackChan);
+    EXPECT_EQ(c.sequence(), 0u);  // probe started, not known down
+    c.answer_probe(1);
+    EXPECT_EQ(c.sequence(), 0u);
+  }
   double callbacks(const char* proc, const char* result) {
     return nasd_->metric(std::string("nasd_nfs4_callbacks_total{procedure=\"") + proc +
                          "\",result=\"" + result + "\"}")
@@ -218,10 +225,7 @@ class Nfs4BackChannelTest : public NasdTest {
 
 TEST_F(Nfs4BackChannelTest, AnsweredProbeGivesNoPathDownFlag) {
   BackChannelClient c(nasd_->nfs_port());
-  EXPECT_EQ(c.create_session(kConnBackChan, "bc answered") & kConnBackChan, kConnBackChan);
-  EXPECT_EQ(c.sequence(), 0u);  // probe started, not known down
-  c.answer_probe(1);
-  EXPECT_EQ(c.sequence(), 0u);
+  bring_up(c, "bc answered");
   EXPECT_EQ(callbacks("CB_NULL", "ok"), 1);
   EXPECT_EQ(callbacks("CB_SEQUENCE", "ok"), 1);
   // A REPLY with an xid nobody waits for is dropped, not taken as a call.
@@ -260,10 +264,7 @@ TEST_F(Nfs4BackChannelTest, NoBackChannelAskedNoFlagNoCallback) {
 
 TEST_F(Nfs4BackChannelTest, ClosedConnectionDropsBindingUntilRebound) {
   BackChannelClient c(nasd_->nfs_port());
-  c.create_session(kConnBackChan, "bc rebind");
-  EXPECT_EQ(c.sequence(), 0u);
-  c.answer_probe(1);
-  EXPECT_EQ(c.sequence(), 0u);
+  bring_up(c, "bc rebind");
   c.reconnect(nasd_->nfs_port());  // the back channel's connection is gone
   // The session's slot sequence goes on over the new connection.
   std::uint32_t flags = 0;
@@ -281,9 +282,7 @@ TEST_F(Nfs4BackChannelTest, ClosedConnectionDropsBindingUntilRebound) {
 
 TEST_F(Nfs4BackChannelTest, BackchannelCtlChangesProgramOfNextProbe) {
   BackChannelClient c(nasd_->nfs_port());
-  c.create_session(kConnBackChan, "bc ctl");
-  EXPECT_EQ(c.sequence(), 0u);
-  c.answer_probe(1);
+  bring_up(c, "bc ctl");
   std::string ops;
   put_u32(ops, OP_SEQUENCE);
   ops += c.sid();

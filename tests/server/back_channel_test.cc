@@ -145,19 +145,32 @@ class Nfs4CallbacksTest : public RpcBackChannelTest {
   void answer(std::span<const std::uint8_t> body = {}) {
     chan_->on_reply(reply(wire_.xid(wire_.sent.size() - 1), rpc::AcceptStat::kSuccess, body));
   }
-  /// A CB_COMPOUND reply with CB_SEQUENCE OK for `seqid`.
-  std::vector<std::uint8_t> cb_sequence_ok(std::uint32_t seqid) {
+  /// A CB_COMPOUND reply with CB_SEQUENCE OK for `seqid`, or failed with `status`.
+  std::vector<std::uint8_t> cb_sequence_ok(std::uint32_t seqid, std::uint32_t status = 0) {
     std::vector<std::uint8_t> b(128);
     xdr::XdrEncoder out(b);
-    out.u32(0);
+    out.u32(status);
     out.string("");
     out.u32(1);
     out.u32(nfs4::kOpCbSequence);
-    out.u32(0);
+    out.u32(status);
+    if (status != 0) {
+      b.resize(out.position());
+      return b;
+    }
     out.fixed_opaque(sid_);
     for (std::uint32_t v : {seqid, 0u, 0u, 0u}) out.u32(v);
     b.resize(out.position());
     return b;
+  }
+  /// csa_sequenceid of the CB_COMPOUND sent as call `i`.
+  std::uint32_t cb_seqid(std::size_t i) const {
+    auto args = wire_.call(i).second;
+    xdr::XdrDecoder in(args);
+    in.opaque(64);                           // tag
+    for (int k = 0; k < 4; ++k) in.u32();    // minor, ident, count, op
+    in.fixed_opaque(16);
+    return in.u32();
   }
   std::uint32_t created(std::shared_ptr<RpcBackChannel> conn) {
     return cb_.session_created(sid_, 1, 1, nfs4::kCreateSessionConnBackChan, 0x40000000,
@@ -196,11 +209,7 @@ TEST_F(Nfs4CallbacksTest, ProbeSendsCbNullThenCbSequenceAndPathComesUp) {
   xdr::XdrDecoder in(args);
   in.opaque(64);
   EXPECT_EQ(in.u32(), 1u);  // the session's minor version
-  in.u32();
-  in.u32();
-  in.u32();
-  in.fixed_opaque(16);
-  EXPECT_EQ(in.u32(), 1u);  // first csa_sequenceid of the slot (§20.9.3)
+  EXPECT_EQ(cb_seqid(1), 1u);  // first csa_sequenceid of the slot (§20.9.3)
   answer(cb_sequence_ok(1));
   EXPECT_EQ(cb_.path(sid_), Nfs4Callbacks::Path::kUp);
   EXPECT_EQ(cb_.sequence_flags(sid_), 0u);
@@ -217,33 +226,15 @@ TEST_F(Nfs4CallbacksTest, SlotSequenceIdAdvancesOnlyAfterASuccessfulCbSequence) 
   EXPECT_EQ(cb_.bind_conn(sid_, nfs4::kCdfc4BackOrBoth, chan_), nfs4::kCdfs4Both);
   cb_.sequence_flags(sid_);
   answer();
-  auto args = wire_.call(3).second;
-  xdr::XdrDecoder in(args);
-  in.opaque(64);
-  for (int i = 0; i < 4; ++i) in.u32();
-  in.fixed_opaque(16);
-  EXPECT_EQ(in.u32(), 2u);
+  EXPECT_EQ(cb_seqid(3), 2u);
   // A CB_SEQUENCE error does not consume the slot: the retry reuses 2.
-  std::vector<std::uint8_t> bad(64);
-  xdr::XdrEncoder out(bad);
-  out.u32(10052);
-  out.string("");
-  out.u32(1);
-  out.u32(nfs4::kOpCbSequence);
-  out.u32(10052);
-  bad.resize(out.position());
-  answer(bad);
+  answer(cb_sequence_ok(2, 10052));  // NFS4ERR_BADSESSION
   EXPECT_EQ(cb_.sequence_flags(sid_), kDown);
   EXPECT_EQ(count("CB_SEQUENCE", "error"), 1);
   cb_.bind_conn(sid_, nfs4::kCdfc4Back, chan_);
   cb_.sequence_flags(sid_);
   answer();
-  auto retry = wire_.call(5).second;
-  xdr::XdrDecoder rin(retry);
-  rin.opaque(64);
-  for (int i = 0; i < 4; ++i) rin.u32();
-  rin.fixed_opaque(16);
-  EXPECT_EQ(rin.u32(), 2u);
+  EXPECT_EQ(cb_seqid(5), 2u);
 }
 
 TEST_F(Nfs4CallbacksTest, FailedCbNullReportsPathDown) {
