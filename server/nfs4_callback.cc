@@ -101,7 +101,9 @@ struct Nfs4Callbacks::Impl : std::enable_shared_from_this<Impl> {
     s.path = Path::kProbing;
   }
 
-  void finish(const nfs4::SessionId& id, std::uint64_t generation, bool ok) {
+  /// Ends a probe; `why` says what failed (empty: it succeeded).
+  void finish(const nfs4::SessionId& id, std::uint64_t generation, const std::string& why) {
+    const bool ok = why.empty();
     std::lock_guard lock(mu);
     auto it = sessions.find(id);
     if (it == sessions.end()) return;
@@ -109,8 +111,8 @@ struct Nfs4Callbacks::Impl : std::enable_shared_from_this<Impl> {
     if (s.generation != generation) return;  // rebound meanwhile: a new probe follows
     s.probing = false;
     s.path = ok ? Path::kUp : Path::kDown;
-    spdlog::info("nfs4: back channel of session {} (client {:x}) {}", hex(id), s.clientid,
-                 ok ? "up (CB_NULL, CB_SEQUENCE ok)" : "down");
+    spdlog::info("nfs4: back channel of session {} (client {:x}) {}{}", hex(id), s.clientid,
+                 ok ? "up (CB_NULL, CB_SEQUENCE ok)" : "down: ", ok ? "" : why);
   }
 
   /// Starts the probe (no lock held): CB_NULL, then CB_SEQUENCE.
@@ -127,12 +129,15 @@ struct Nfs4Callbacks::Impl : std::enable_shared_from_this<Impl> {
           if (!self) return;
           self->count(kCbNull, o);
           auto channel = weak_conn.lock();
-          if (o != Outcome::kOk || !channel) return self->finish(id, generation, false);
+          if (o != Outcome::kOk || !channel) {
+            return self->finish(id, generation, o == Outcome::kTimeout ? "CB_NULL timed out"
+                                                                       : "CB_NULL failed");
+          }
           self->cb_sequence(id, generation, channel, program, sec);
         });
     if (!sent) {
       count(kCbNull, Outcome::kError);
-      finish(id, generation, false);
+      finish(id, generation, "CB_NULL not sent");
     }
   }
 
@@ -163,11 +168,20 @@ struct Nfs4Callbacks::Impl : std::enable_shared_from_this<Impl> {
           auto self = weak.lock();
           if (!self) return;
           bool ok = false;
+          std::string why = o == Outcome::kTimeout ? "CB_SEQUENCE timed out" : "CB_SEQUENCE failed";
           if (o == Outcome::kOk) {
             xdr::XdrDecoder in(result);
             nfs4::CbSequenceReply r;
-            ok = nfs4::decode_cb_sequence_reply(in, r) && r.status == nfs4::Nfsstat4::kOk &&
-                 r.sessionid == id && r.sequenceid == seqid && r.slotid == 0;
+            if (!nfs4::decode_cb_sequence_reply(in, r)) {
+              why = "CB_COMPOUND reply malformed";
+            } else if (r.status != nfs4::Nfsstat4::kOk) {
+              why = "CB_SEQUENCE answered with nfsstat4 " +
+                    std::to_string(static_cast<std::uint32_t>(r.status));
+            } else if (r.sessionid != id || r.sequenceid != seqid || r.slotid != 0) {
+              why = "CB_SEQUENCE answered for another session, slot or sequence id";
+            } else {
+              ok = true;
+            }
             if (!ok) o = Outcome::kError;
           }
           self->count(kCbSequence, o);
@@ -178,11 +192,11 @@ struct Nfs4Callbacks::Impl : std::enable_shared_from_this<Impl> {
               if (it->second.cb_seqid == seqid) ++it->second.cb_seqid;
             }
           }
-          self->finish(id, generation, ok);
+          self->finish(id, generation, ok ? std::string() : why);
         });
     if (!sent) {
       count(kCbSequence, Outcome::kError);
-      finish(id, generation, false);
+      finish(id, generation, "CB_SEQUENCE not sent");
     }
   }
 };
