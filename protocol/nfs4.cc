@@ -475,19 +475,30 @@ bool decode(XdrDecoder& in, CreateSessionArgs& a) {
   a.flags = in.u32();
   if (!decode_channel(in, a.fore) || !decode_channel(in, a.back)) return false;
   a.cb_program = in.u32();
+  return decode_callback_sec(in, a.sec);
+}
+bool decode_callback_sec(XdrDecoder& in, std::optional<CallbackSec>& sec) {
+  sec.reset();
   const std::uint32_t n = in.u32();  // callback_sec_parms4<>
   if (!in.ok() || n > 16) return false;
+  if (n == 0) sec.emplace();         // nothing asked for: AUTH_NONE
   for (std::uint32_t i = 0; i < n; ++i) {
     const std::uint32_t flavor = in.u32();
-    if (flavor == 0) continue;  // AUTH_NONE
+    if (flavor == 0) {  // AUTH_NONE
+      if (!sec) sec.emplace();
+      continue;
+    }
     if (flavor == 1) {          // authsys_parms
-      in.u32();
-      in.string(255);
-      in.u32();
-      in.u32();
+      CallbackSec s;
+      s.flavor = 1;
+      s.stamp = in.u32();
+      s.machinename = std::string(in.string(255));
+      s.uid = in.u32();
+      s.gid = in.u32();
       const std::uint32_t g = in.u32();
       if (!in.ok() || g > 16) return false;
-      for (std::uint32_t k = 0; k < g; ++k) in.u32();
+      for (std::uint32_t k = 0; k < g; ++k) s.gids.push_back(in.u32());
+      if (!sec && in.ok()) sec = std::move(s);
     } else if (flavor == 6) {   // RPCSEC_GSS: gss_cb_handles4
       in.u32();
       in.opaque(kOpaqueMax);
@@ -498,6 +509,10 @@ bool decode(XdrDecoder& in, CreateSessionArgs& a) {
     if (!in.ok()) return false;
   }
   return in.ok();
+}
+bool decode(XdrDecoder& in, BackchannelCtlArgs& a) {
+  a.cb_program = in.u32();
+  return decode_callback_sec(in, a.sec);
 }
 bool decode(XdrDecoder& in, SequenceArgs& a) {
   if (!decode_fixed(in, a.sessionid.data(), a.sessionid.size())) return false;

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -319,12 +320,39 @@ struct ExchangeIdArgs {
   std::uint32_t flags = 0;
   std::uint32_t state_protect = 0;  // SP4_NONE 0, SP4_MACH_CRED 1, SP4_SSV 2
 };
+/// The back-channel credential of callback_sec_parms4 (RFC 8881 §18.36.1)
+/// nasd can use: AUTH_NONE or AUTH_SYS (RPCSEC_GSS entries are skipped).
+struct CallbackSec {
+  std::uint32_t flavor = 0;  // AUTH_NONE 0, AUTH_SYS 1
+  std::uint32_t stamp = 0, uid = 0, gid = 0;
+  std::string machinename;
+  std::vector<std::uint32_t> gids;
+};
+/// Decodes callback_sec_parms4<>: `sec` gets the first AUTH_NONE / AUTH_SYS
+/// entry (nullopt when the list has entries but none of those); an empty
+/// list means AUTH_NONE.
+bool decode_callback_sec(xdr::XdrDecoder& in, std::optional<CallbackSec>& sec);
+
+/// CREATE_SESSION4args flags (RFC 8881 §18.36.1).
+constexpr std::uint32_t kCreateSessionPersist = 0x1, kCreateSessionConnBackChan = 0x2;
 struct CreateSessionArgs {
   std::uint64_t clientid = 0;
   std::uint32_t sequence = 0, flags = 0;
   ChannelAttrs fore, back;
   std::uint32_t cb_program = 0;
+  std::optional<CallbackSec> sec;
 };
+/// BACKCHANNEL_CTL4args (RFC 8881 §18.33.1).
+struct BackchannelCtlArgs {
+  std::uint32_t cb_program = 0;
+  std::optional<CallbackSec> sec;
+};
+/// channel_dir_from_client4 / channel_dir_from_server4 (RFC 8881 §18.34.1).
+constexpr std::uint32_t kCdfc4Fore = 1, kCdfc4Back = 2, kCdfc4ForeOrBoth = 3,
+                        kCdfc4BackOrBoth = 7;
+constexpr std::uint32_t kCdfs4Fore = 1, kCdfs4Back = 2, kCdfs4Both = 3;
+/// sr_status_flags bits of SEQUENCE (RFC 8881 §18.46.3).
+constexpr std::uint32_t kSeq4StatusCbPathDown = 0x1, kSeq4StatusCbPathDownSession = 0x200;
 struct SequenceArgs {
   SessionId sessionid{};
   std::uint32_t sequenceid = 0, slotid = 0, highest_slotid = 0;
@@ -404,6 +432,7 @@ bool decode(xdr::XdrDecoder& in, SessionArgs& a);
 bool decode(xdr::XdrDecoder& in, ClientidArgs& a);
 bool decode(xdr::XdrDecoder& in, ReclaimCompleteArgs& a);
 bool decode(xdr::XdrDecoder& in, BindConnArgs& a);
+bool decode(xdr::XdrDecoder& in, BackchannelCtlArgs& a);
 bool decode(xdr::XdrDecoder& in, LockArgs& a);
 bool decode(xdr::XdrDecoder& in, LocktArgs& a);
 bool decode(xdr::XdrDecoder& in, LockuArgs& a);

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "protocol/xdr.h"
 
@@ -77,5 +78,33 @@ void encode_rpc_mismatch(xdr::XdrEncoder& out, std::uint32_t xid);
 
 /// Writes MSG_DENIED AUTH_ERROR with `why`.
 void encode_auth_error(xdr::XdrEncoder& out, std::uint32_t xid, AuthStat why);
+
+/// The credential of a call nasd makes (AUTH_NONE or AUTH_SYS).
+struct CallCredential {
+  AuthFlavor flavor = AuthFlavor::kNone;
+  std::uint32_t stamp = 0, uid = 0, gid = 0;
+  std::string_view machinename = "nasd";    // at most 255 bytes
+  std::span<const std::uint32_t> gids;      // at most 16
+};
+
+/// Writes a CALL header (RFC 5531 §9: xid, CALL, rpcvers 2, prog, vers,
+/// proc, `cred`, AUTH_NONE verifier); the procedure arguments follow.
+void encode_call(xdr::XdrEncoder& out, std::uint32_t xid, std::uint32_t prog, std::uint32_t vers,
+                 std::uint32_t proc, const CallCredential& cred);
+
+/// The decoded header of a REPLY message (RFC 5531 §9).
+struct ReplyHeader {
+  std::uint32_t xid = 0;
+  bool accepted = false;                    // MSG_ACCEPTED
+  AcceptStat stat = AcceptStat::kSystemErr; // when accepted
+};
+/// What decoding a reply header found.
+enum class ReplyResult : std::uint8_t {
+  kOk,        // decoded; for an accepted SUCCESS the decoder stands at the results
+  kNotReply,  // msg_type is CALL (out.xid set)
+  kGarbage,   // truncated or malformed
+};
+/// Decodes a reply header from `in` (the record without its mark).
+ReplyResult decode_reply(xdr::XdrDecoder& in, ReplyHeader& out);
 
 }  // namespace nasd::rpc

@@ -46,7 +46,12 @@ Connection::Connection(asio::ip::tcp::socket socket, Pipeline& pipeline, Connect
   pipeline_.metrics().connections_total().Increment();
 }
 
-Connection::~Connection() { pipeline_.metrics().connections().Decrement(); }
+Connection::~Connection() {
+  // Sessions may keep the back channel longer than the connection (and its
+  // io_context): it lets go of the executor and its timers now.
+  if (back_channel_) back_channel_->close();
+  pipeline_.metrics().connections().Decrement();
+}
 
 void Connection::start() {
   spdlog::info("connection open {}", peer_text_);
@@ -89,6 +94,64 @@ void Connection::fail(const char* why) {
   boost::system::error_code ignored;
   tick_timer_.cancel(ignored);
   buffer_.release();
+  std::shared_ptr<RpcBackChannel> bc;
+  {
+    std::lock_guard lock(bc_mu_);
+    bc_closed_ = true;
+    bc = std::move(back_channel_);
+  }
+  if (bc) bc->close();  // pending callbacks fail now
+}
+
+std::shared_ptr<RpcBackChannel> Connection::back_channel() {
+  std::lock_guard lock(bc_mu_);
+  if (!back_channel_) {
+    std::weak_ptr<Connection> weak = weak_from_this();
+    back_channel_ = std::make_shared<RpcBackChannel>(
+        strand_, [weak](std::span<const std::uint8_t> record) {
+          auto self = weak.lock();
+          return self && self->send_call_record(record);
+        });
+    if (bc_closed_) back_channel_->close();
+  }
+  return back_channel_;
+}
+
+bool Connection::is_reply_record() const {
+  const std::uint8_t* p = buffer_.data();
+  return assembler_.record_length() >= 8 && p[4] == 0 && p[5] == 0 && p[6] == 0 && p[7] == 1;
+}
+
+void Connection::route_reply() {
+  std::shared_ptr<RpcBackChannel> bc;
+  {
+    std::lock_guard lock(bc_mu_);
+    bc = back_channel_;
+  }
+  const std::span<const std::uint8_t> record(buffer_.data(), assembler_.record_length());
+  if (!bc || !bc->on_reply(record)) {
+    spdlog::debug("{}: RPC reply with no pending callback dropped", peer_text_);
+  }
+  buffer_.release();  // back to the pool
+}
+
+bool Connection::send_call_record(std::span<const std::uint8_t> record) {
+  PacketPtr packet = pipeline_.packets().try_acquire();
+  if (!packet) return false;
+  packet->reply = pipeline_.reply_pool().try_take(rpc::kRecordMarkBytes + record.size());
+  if (!packet->reply) return false;
+  packet->out.emplace(packet->reply.span().subspan(rpc::kRecordMarkBytes));
+  packet->out->fixed_opaque(record);
+  if (!packet->out->ok()) return false;
+  xdr::XdrEncoder(packet->reply.span())
+      .u32(rpc::make_fragment_header(static_cast<std::uint32_t>(record.size()), true));
+  {
+    std::lock_guard lock(out_mu_);
+    if (out_closed_) return false;
+    ++in_flight_;  // send_reply() counts it done
+  }
+  send_reply(std::move(packet));
+  return true;
 }
 
 void Connection::arm(Deadline& d, std::chrono::seconds after, ConnectionTimeout kind) {
@@ -261,6 +324,10 @@ void Connection::on_fragment(const boost::system::error_code& ec) {
   if (ec) return fail(ec == asio::error::eof ? "eof in record" : "read error");
   if (!assembler_.on_fragment_done()) return read_header();
   in_record_ = false;
+  if (is_reply_record()) {  // a client's answer on the back channel
+    route_reply();
+    return read_header();
+  }
   submit_record();
 }
 
@@ -278,6 +345,7 @@ void Connection::submit_record() {
   packet->ctx.peer = peer_.address();
   packet->ctx.peer_port = peer_.port();
   packet->ctx.local = local_.address();
+  packet->ctx.connection = this;
   {
     std::lock_guard lock(out_mu_);
     ++in_flight_;

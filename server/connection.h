@@ -54,6 +54,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "protocol/record_marking.h"
+#include "server/back_channel.h"
 #include "server/packet.h"
 #include "server/pipeline.h"
 
@@ -84,6 +85,9 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   bool try_charge_reply(Packet& packet, std::size_t bytes) override;
   /// Keeps `packet` until the budget has room, then resubmits it.
   void defer_call(PacketPtr packet) override;
+  /// The back channel over this connection (RFC 8881 §2.10.3.1), created on
+  /// first use (any thread); closed when the connection closes.
+  std::shared_ptr<RpcBackChannel> back_channel() override;
 
  private:
   enum class Waiting : std::uint8_t { kNothing, kPacket, kBuffer, kInFlight, kOutput };
@@ -117,6 +121,13 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   /// (out_mu_ held).
   bool output_full() const;
   void fail(const char* why);
+  /// A complete record that is an RPC REPLY (msg_type 1): completes the back
+  /// channel call with its xid, or is dropped; never goes to the pipeline.
+  bool is_reply_record() const;
+  void route_reply();
+  /// Queues one outgoing CALL record (without mark) like a reply, in a
+  /// packet with a pooled reply buffer; false when closed or none is free.
+  bool send_call_record(std::span<const std::uint8_t> record);
   /// A timeout to fire at `at` (time_point::max(): none).
   struct Deadline {
     std::chrono::steady_clock::time_point at = std::chrono::steady_clock::time_point::max();
@@ -161,6 +172,9 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   bool parked_output_ = false;     // the reader waits for the output budget
   std::deque<PacketPtr> deferred_; // decoded calls waiting for the output budget
   std::size_t charged_ = 0;        // reply bytes charged and not yet written
+  std::mutex bc_mu_;
+  std::shared_ptr<RpcBackChannel> back_channel_;  // guarded by bc_mu_
+  bool bc_closed_ = false;                        // guarded by bc_mu_
   std::string peer_text_;
   boost::asio::ip::tcp::endpoint peer_, local_;  // the client's and our address
 };

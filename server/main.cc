@@ -26,6 +26,7 @@
 #include "server/lock_manager.h"
 #include "server/mount_program.h"
 #include "server/nfs3_program.h"
+#include "server/nfs4_callback.h"
 #include "server/nfs4_metrics.h"
 #include "server/nfs4_program.h"
 #include "server/nfs4_recovery.h"
@@ -142,6 +143,8 @@ int serve(const server::Options& opt, server::ExportTable table) {
                     [&] { return grace.active() ? 1.0 : 0.0; });
   server::Nfs4OpMetrics nfs4_op_metrics(*metrics.registry());
   nfs4.set_op_metrics(&nfs4_op_metrics);
+  server::Nfs4Callbacks nfs4_callbacks(metrics.registry().get(), &callbacks, {});
+  nfs4.set_callbacks(&nfs4_callbacks);
   server::PipelineConfig pc;
   pc.persist_threads = opt.threads_per_stage;
   pc.parse_threads = opt.parse_threads;

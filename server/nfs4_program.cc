@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "server/nfs4_callback.h"
 #include "server/nfs4_compound.h"
+#include "server/packet.h"
 #include "server/nfs4_metrics.h"
 #include "protocol/nfs4_v40.h"
 #include "server/nfs_status.h"
@@ -95,6 +97,7 @@ bool scan_op(std::uint32_t op, xdr::XdrDecoder& in, std::uint32_t max_read, std:
     case Op::kSetattr: return skip<nfs4::SetattrArgs>(in);
     case Op::kWrite: return skip<nfs4::WriteArgs>(in);
     case Op::kBindConnToSession: return skip<nfs4::BindConnArgs>(in);
+    case Op::kBackchannelCtl: return skip<nfs4::BackchannelCtlArgs>(in);
     case Op::kExchangeId: return skip<nfs4::ExchangeIdArgs>(in);
     case Op::kCreateSession: return skip<nfs4::CreateSessionArgs>(in);
     case Op::kDestroySession: return skip<nfs4::SessionArgs>(in);
@@ -928,7 +931,7 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
       out.u32(a.slotid);
       out.u32(r.highest_slotid);
       out.u32(r.target_highest_slotid);
-      out.u32(r.status_flags);
+      out.u32(r.status_flags | (callbacks_ ? callbacks_->sequence_flags(a.sessionid) : 0));
       return Nfsstat4::kOk;
     }
     case Op::kExchangeId: {
@@ -952,6 +955,13 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
       if (!args(a)) return Nfsstat4::kBadXdr;
       Nfs4State::CreateSessionResult r;
       if (Nfsstat4 st = state_.create_session(a, &r); st != Nfsstat4::kOk) return st;
+      if (callbacks_) {  // the back channel (RFC 8881 §18.36.3)
+        const bool back = (a.flags & nfs4::kCreateSessionConnBackChan) && c.ctx.connection;
+        r.flags |= callbacks_->session_created(
+            r.sessionid, a.clientid, c.minor, a.flags, a.cb_program, a.sec,
+            back ? c.ctx.connection->back_channel() : nullptr,
+            [this](const nfs4::SessionId& id) { return state_.has_session(id); });
+      }
       out.fixed_opaque(r.sessionid);
       out.u32(r.sequence);
       out.u32(r.flags);
@@ -962,7 +972,9 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
     case Op::kDestroySession: {
       nfs4::SessionArgs a;
       if (!args(a)) return Nfsstat4::kBadXdr;
-      return state_.destroy_session(a.sessionid);
+      const Nfsstat4 st = state_.destroy_session(a.sessionid);
+      if (st == Nfsstat4::kOk && callbacks_) callbacks_->session_destroyed(a.sessionid);
+      return st;
     }
     case Op::kDestroyClientid: {
       nfs4::ClientidArgs a;
@@ -973,9 +985,20 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
       nfs4::BindConnArgs a;
       if (!args(a)) return Nfsstat4::kBadXdr;
       if (Nfsstat4 st = state_.bind_conn(a.sessionid); st != Nfsstat4::kOk) return st;
+      std::uint32_t dir = nfs4::kCdfs4Fore;
+      if (callbacks_ && a.dir != nfs4::kCdfc4Fore && c.ctx.connection) {
+        dir = callbacks_->bind_conn(a.sessionid, a.dir, c.ctx.connection->back_channel());
+      }
       out.fixed_opaque(a.sessionid);
-      out.u32(1);  // CDFS4_FORE: no back channel
+      out.u32(dir);
       out.boolean(false);
+      return Nfsstat4::kOk;
+    }
+    case Op::kBackchannelCtl: {  // RFC 8881 §18.33
+      if (!callbacks_) return Nfsstat4::kNotSupp;  // no back channel at all
+      nfs4::BackchannelCtlArgs a;
+      if (!args(a)) return Nfsstat4::kBadXdr;
+      callbacks_->backchannel_ctl(c.sessionid, a.cb_program, a.sec);
       return Nfsstat4::kOk;
     }
     case Op::kReclaimComplete: {
@@ -1178,8 +1201,9 @@ Nfsstat4 Nfs4Program::run_v40_client_op(Op op, xdr::XdrDecoder& in, Compound& c,
     case Op::kSetclientid: {
       nfs4::SetclientidArgs a;
       if (!nfs4::decode(in, a)) return Nfsstat4::kBadXdr;
-      // The callback (a.cb_program, a.cb_netid, a.cb_addr, a.callback_ident)
-      // is deliberately ignored: no delegations, hence no callbacks.
+      // The callback (a.cb_program, a.cb_netid, a.cb_addr) is probed with
+      // CB_NULL once confirmed (Nfs4Callbacks); callback_ident is unused
+      // (no CB_COMPOUND is sent to a 4.0 client: no delegations).
       Nfs4State::SetclientidResult r;
       Nfsstat4 st = state_.setclientid(a.id, a.verifier, principal_of(c.ctx.header), &r);
       if (st != Nfsstat4::kOk) {
@@ -1191,6 +1215,10 @@ Nfsstat4 Nfs4Program::run_v40_client_op(Op op, xdr::XdrDecoder& in, Compound& c,
         }
         return st;
       }
+      if (callbacks_) {
+        callbacks_->setclientid(r.clientid, a.cb_program, a.cb_netid, a.cb_addr,
+                                [this](std::uint64_t id) { return state_.has_client(id); });
+      }
       out.u64(r.clientid);
       out.fixed_opaque(r.confirm);
       return Nfsstat4::kOk;
@@ -1198,7 +1226,10 @@ Nfsstat4 Nfs4Program::run_v40_client_op(Op op, xdr::XdrDecoder& in, Compound& c,
     case Op::kSetclientidConfirm: {
       nfs4::SetclientidConfirmArgs a;
       if (!nfs4::decode(in, a)) return Nfsstat4::kBadXdr;
-      return state_.setclientid_confirm(a.clientid, a.confirm, principal_of(c.ctx.header));
+      const Nfsstat4 st =
+          state_.setclientid_confirm(a.clientid, a.confirm, principal_of(c.ctx.header));
+      if (st == Nfsstat4::kOk && callbacks_) callbacks_->confirmed(a.clientid);
+      return st;
     }
     case Op::kRenew: {
       nfs4::ClientidArgs a;

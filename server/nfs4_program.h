@@ -73,6 +73,7 @@ struct Nfs4Limits {
 };
 
 class Nfs4OpMetrics;
+class Nfs4Callbacks;
 
 class Nfs4Program final : public Program {
  public:
@@ -93,6 +94,9 @@ class Nfs4Program final : public Program {
   /// The id mapping domain of "name@domain" owner strings (--nfs4-domain;
   /// Nfs4IdMap::host_domain() until set).  Set before serving.
   void set_id_domain(std::string domain) { idmap_ = Nfs4IdMap(std::move(domain)); }
+  /// Callback paths (back channel, 4.0 callback probe); nullptr = none (no
+  /// back channel granted).  Set before serving; must outlive the program.
+  void set_callbacks(Nfs4Callbacks* cb) { callbacks_ = cb; }
 
   DecodeResult decode(const CallContext& ctx, xdr::XdrDecoder& in, ArgSlot& args) override;
   std::size_t max_reply_size(const CallContext& ctx, ArgSlot& args) override;
@@ -170,6 +174,7 @@ class Nfs4Program final : public Program {
   storage::Time started_;
   Nfs4OpMetrics* op_metrics_ = nullptr;
   Nfs4IdMap idmap_;
+  Nfs4Callbacks* callbacks_ = nullptr;
   std::mutex pseudo_mu_;
   std::shared_ptr<const ExportTable> pseudo_table_;
   std::shared_ptr<const PseudoFs> pseudo_;

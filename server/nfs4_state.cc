@@ -207,7 +207,8 @@ Nfsstat4 Nfs4State::create_session(const nfs4::CreateSessionArgs& a, CreateSessi
   put_be32(res.sessionid.data() + 8, config_.boot);
   put_be32(res.sessionid.data() + 12, next_session_++);
   res.sequence = a.sequence;
-  // No CONN_BACK_CHAN and no PERSIST: no callbacks are promised.
+  // No PERSIST; CONN_BACK_CHAN is granted by Nfs4Program when the
+  // connection can carry callbacks (Nfs4Callbacks).
   res.flags = 0;
   res.fore.headerpadsize = 0;
   res.fore.maxrequestsize = std::min(a.fore.maxrequestsize, config_.max_request);
@@ -261,6 +262,16 @@ Nfsstat4 Nfs4State::destroy_clientid(std::uint64_t clientid) {
 Nfsstat4 Nfs4State::bind_conn(const nfs4::SessionId& id) {
   std::lock_guard lock(mu_);
   return sessions_.contains(id) ? Nfsstat4::kOk : Nfsstat4::kBadSession;
+}
+
+bool Nfs4State::has_session(const nfs4::SessionId& id) const {
+  std::lock_guard lock(mu_);
+  return sessions_.contains(id);
+}
+
+bool Nfs4State::has_client(std::uint64_t clientid) const {
+  std::lock_guard lock(mu_);
+  return clients_.contains(clientid);
 }
 
 Nfsstat4 Nfs4State::reclaim_complete(std::uint64_t clientid) {

@@ -7,12 +7,9 @@
 // with their seqid and replay cache (OwnerSeqid), OPEN_CONFIRM; the 4.0
 // stateid rules.
 //
-// 4.0 callbacks: the SETCLIENTID callback address is accepted and never
-// used; no delegations are handed out, so no callback is ever needed.
-//
-// Back channel: sessions are created without CREATE_SESSION4_FLAG_CONN_BACK_CHAN
-// in the reply, so the server promises no callbacks; it never hands out
-// delegations, so it never needs one (RFC 8881 §18.36.3).
+// Callbacks (4.0 callback address, 4.1 back channel) are kept and probed by
+// Nfs4Callbacks (server/nfs4_callback.h), not here; no delegations are
+// handed out.
 //
 // Memory is bounded: at most Config::max_clients client records,
 // max_sessions_per_client sessions each, max_slots slots per session whose
@@ -126,6 +123,9 @@ class Nfs4State {
   nfs4::Nfsstat4 destroy_clientid(std::uint64_t clientid);
   /// BIND_CONN_TO_SESSION (§18.34): kBadSession when unknown.
   nfs4::Nfsstat4 bind_conn(const nfs4::SessionId& id);
+  /// True while the session / client record exists (Nfs4Callbacks prunes by it).
+  bool has_session(const nfs4::SessionId& id) const;
+  bool has_client(std::uint64_t clientid) const;
   /// RECLAIM_COMPLETE (§18.51): kCompleteAlready the second time.
   nfs4::Nfsstat4 reclaim_complete(std::uint64_t clientid);
 

@@ -24,6 +24,7 @@ namespace nasd::server {
 
 struct Packet;
 class PacketPool;
+class RpcBackChannel;
 
 /// Where a finished packet goes: the connection that received it.
 class ReplySink {
@@ -46,6 +47,10 @@ class ReplySink {
   /// the sink resubmits it (Pipeline::resume_deferred) once its earlier
   /// replies are written.  Only called after try_charge_reply() said false.
   virtual void defer_call(std::unique_ptr<Packet, struct PacketReturner> packet);
+  /// The RPC client over this connection for calls to the client (NFSv4.1
+  /// back channel), created on first use; nullptr when the transport has
+  /// none (UDP, tests).
+  virtual std::shared_ptr<RpcBackChannel> back_channel() { return nullptr; }
 };
 
 /// Deleter of PacketPtr: resets the packet and gives it back to its pool.

@@ -24,6 +24,8 @@
 
 namespace nasd::server {
 
+class ReplySink;
+
 /// Everything the stages know about one call besides its arguments.
 struct CallContext {
   rpc::CallHeader header;
@@ -31,6 +33,7 @@ struct CallContext {
   std::uint16_t peer_port = 0;
   boost::asio::ip::address local;  // our address the call arrived on
   bool datagram = false;           // arrived over UDP (no record marking)
+  ReplySink* connection = nullptr; // the TCP connection it arrived on (valid during the call)
   // Set by validate() when the call names an export:
   std::uint32_t export_id = 0;
   bool has_export = false;  // export_id is valid (for per-export metrics)

@@ -25,6 +25,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+/// AUTH_SYS: stamp 0, machinename "nasd", uid 0, gid 0, no groups.
+constexpr rpc::CallCredential kRootCred{rpc::AuthFlavor::kSys, 0, 0, 0, "nasd", {}};
+
 /// An owned socket fd.
 class Fd {
  public:
@@ -128,26 +131,12 @@ bool recv_all(int fd, std::uint8_t* p, std::size_t n, Clock::time_point deadline
 std::optional<std::vector<std::uint8_t>> rpc_call(int fd, std::uint32_t xid, std::uint32_t prog,
                                                   std::uint32_t vers, std::uint32_t proc,
                                                   std::span<const std::uint8_t> args,
-                                                  Clock::time_point deadline) {
-  std::vector<std::uint8_t> msg(4 + 64 + args.size());
+                                                  Clock::time_point deadline,
+                                                  const rpc::CallCredential& cred) {
+  std::vector<std::uint8_t> msg(4 + 64 + 400 + args.size());
   xdr::XdrEncoder out(msg);
   out.u32(0);  // record mark, patched below
-  out.u32(xid);
-  out.u32(static_cast<std::uint32_t>(rpc::MsgType::kCall));
-  out.u32(rpc::kRpcVersion);
-  out.u32(prog);
-  out.u32(vers);
-  out.u32(proc);
-  // AUTH_SYS: stamp, machinename "nasd", uid 0, gid 0, no groups.
-  out.u32(static_cast<std::uint32_t>(rpc::AuthFlavor::kSys));
-  out.u32(4 + 8 + 4 + 4 + 4);
-  out.u32(0);
-  out.string("nasd");
-  out.u32(0);
-  out.u32(0);
-  out.u32(0);
-  out.u32(static_cast<std::uint32_t>(rpc::AuthFlavor::kNone));
-  out.u32(0);
+  rpc::encode_call(out, xid, prog, vers, proc, cred);
   out.fixed_opaque(args);
   if (!out.ok()) return std::nullopt;
   const std::size_t len = out.position();
@@ -232,15 +221,16 @@ std::optional<std::vector<std::uint8_t>> CallbackClient::call_once(const Call& c
     xid1 = next_xid_++;
     xid2 = next_xid_++;
   }
-  std::uint16_t port = 0;
-  {
+  std::uint16_t port = call.port;
+  if (port == 0) {
     Fd pm(connect_to(call.host, portmapper_port_, deadline));
     if (pm.get() < 0) return std::nullopt;
     std::vector<std::uint8_t> args(16);
     xdr::XdrEncoder out(args);
     portmap::encode(out, portmap::Mapping{call.prog, call.vers, portmap::kIpprotoTcp, 0});
     auto res = rpc_call(pm.get(), xid1, portmap::kProgram, portmap::kPmapVersion,
-                        static_cast<std::uint32_t>(portmap::PmapProc::kGetport), args, deadline);
+                        static_cast<std::uint32_t>(portmap::PmapProc::kGetport), args, deadline,
+                        kRootCred);
     if (!res) return std::nullopt;
     xdr::XdrDecoder in(*res);
     const std::uint32_t p = in.u32();
@@ -258,7 +248,8 @@ std::optional<std::vector<std::uint8_t>> CallbackClient::call_once(const Call& c
     local = boost::asio::ip::address_v4(ntohl(sin->sin_addr.s_addr));
   }
   const std::vector<std::uint8_t> args = call.args ? call.args(local) : std::vector<std::uint8_t>{};
-  return rpc_call(fd.get(), xid2, call.prog, call.vers, call.proc, args, deadline);
+  return rpc_call(fd.get(), xid2, call.prog, call.vers, call.proc, args, deadline,
+                  call.cred ? *call.cred : kRootCred);
 }
 
 void CallbackClient::run(std::stop_token stop) {

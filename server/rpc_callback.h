@@ -23,6 +23,8 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "protocol/rpc.h"
+
 namespace nasd::server {
 
 class CallbackClient {
@@ -37,6 +39,11 @@ class CallbackClient {
     /// successful reply after all attempts).  May be empty.
     std::function<void(std::optional<std::span<const std::uint8_t>> result)> done;
     unsigned attempts = 3;
+    /// The program's TCP port when known (NFSv4.0 callback address): no
+    /// port mapper query.  0: ask the host's port mapper.
+    std::uint16_t port = 0;
+    /// The credential of the call (default AUTH_SYS uid 0, "nasd").
+    std::optional<rpc::CallCredential> cred;
   };
 
   /// `portmapper_port`: where the hosts' port mappers listen (111).

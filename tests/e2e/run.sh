@@ -164,6 +164,23 @@ if [ "$rc" = 0 ] && ! grep -Eq '^[0-9]+ passed, 0 failed$' <<< "$summary"; then
     echo "$PROG: the guest script exited 0 but printed no 'N passed, 0 failed' line" >&2
     rc=1
 fi
+# Host-side check, from the server's log: the NFSv4 callback path works —
+# a 4.1/4.2 mount asks for a back channel, whose CB_NULL + CB_SEQUENCE probe
+# must succeed; a 4.0 client's SETCLIENTID callback address gets a CB_NULL.
+cb_pattern=""
+case "$MODE:$VERS" in
+    nasd:4.1|nasd:4.2) cb_pattern='back channel of session .* up (CB_NULL, CB_SEQUENCE ok)' ;;
+    nasd:4.0) cb_pattern='nfs4.0 client .*: CB_NULL to .* ok' ;;
+esac
+if [ "$rc" = 0 ] && [ -n "$cb_pattern" ]; then
+    if line=$(grep -m1 -e "$cb_pattern" "$LOG_DIR/server.log"); then
+        echo "$PROG: PASS callback path: ${line##*] }"
+    else
+        echo "$PROG: FAIL callback path: no '$cb_pattern' in $LOG_DIR/server.log" >&2
+        grep -E 'back channel|CB_NULL' "$LOG_DIR/server.log" >&2 || true
+        rc=1
+    fi
+fi
 if [ "$rc" = 0 ]; then
     echo "$PROG: PASSED against $MODE ($summary) in $((T1 - T0))s"
 else
