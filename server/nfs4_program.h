@@ -21,10 +21,10 @@
 //             cache replays a retried request byte for byte.  4.0
 //             compounds have no SEQUENCE: SETCLIENTID / SETCLIENTID_CONFIRM
 //             / RENEW manage the client, and OPEN / OPEN_CONFIRM /
-//             OPEN_DOWNGRADE / CLOSE are sequenced per open-owner with a
+//             OPEN_DOWNGRADE / CLOSE are sequenced per open-owner (LOCK / LOCKU per lock-owner) with a
 //             one-reply replay cache (RFC 7530 §9.1.7, §9.1.8).  The
-//             SETCLIENTID callback is accepted and never used (no
-//             delegations, so no callbacks).
+//             SETCLIENTID callback address gets one CB_NULL probe after
+//             SETCLIENTID_CONFIRM (no delegations are handed out).
 //
 // Implemented operations: ACCESS, CLOSE, COMMIT, CREATE, GETATTR, GETFH, LINK,
 // LOCK, LOCKT, LOCKU, RELEASE_LOCKOWNER (4.0 only; byte-range locks on the

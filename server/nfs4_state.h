@@ -198,7 +198,7 @@ class Nfs4State {
   /// verifier again is a callback update of the confirmed record (same
   /// clientid, new confirm verifier).  kClidInuse when a confirmed record of
   /// `id` with live state belongs to another principal; kResource when
-  /// max_clients records exist.  The callback is not stored (never used).
+  /// max_clients records exist.  The callback is kept by Nfs4Callbacks (server/nfs4_callback.*), not here.
   nfs4::Nfsstat4 setclientid(std::span<const std::uint8_t> id, const nfs4::Verifier4& verifier,
                              std::string_view principal, SetclientidResult* r);
   /// SETCLIENTID_CONFIRM (RFC 7530 §16.34.5): confirms the unconfirmed
