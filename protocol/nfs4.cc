@@ -377,8 +377,8 @@ bool decode(XdrDecoder& in, OpenArgs& a) {
       if (!decode_stateid(in, a.deleg_stateid)) return false;
       a.name = in.string(kNameDecodeMax);
       break;
-    case 4: case 5: break;
-    case 6:
+    case 4: case 6: break;  // CLAIM_FH, CLAIM_DELEG_PREV_FH: void
+    case 5:                 // CLAIM_DELEG_CUR_FH: oc_delegate_stateid
       if (!decode_stateid(in, a.deleg_stateid)) return false;
       break;
     default:

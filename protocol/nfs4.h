@@ -290,8 +290,8 @@ struct OpenArgs {
   Nfsstat4 attr_status = Nfsstat4::kOk;
   Verifier4 verifier{};
   std::uint32_t claim = 0;  // CLAIM_NULL 0, CLAIM_PREVIOUS 1, CLAIM_DELEGATE_CUR 2,
-                            // CLAIM_DELEGATE_PREV 3, CLAIM_FH 4, CLAIM_DELEG_PREV_FH 5,
-                            // CLAIM_DELEG_CUR_FH 6
+                            // CLAIM_DELEGATE_PREV 3, CLAIM_FH 4, CLAIM_DELEG_CUR_FH 5,
+                            // CLAIM_DELEG_PREV_FH 6 (RFC 8881 §18.16.1)
   std::string_view name;    // CLAIM_NULL / DELEGATE_CUR / DELEGATE_PREV
   Stateid4 deleg_stateid;   // CLAIM_DELEGATE_CUR / CLAIM_DELEG_CUR_FH
   std::uint32_t delegate_type = 0;  // CLAIM_PREVIOUS

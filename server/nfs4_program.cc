@@ -489,7 +489,12 @@ Nfsstat4 Nfs4Program::op_readdir(Compound& c, const nfs4::ReaddirArgs& a, xdr::X
 Nfsstat4 Nfs4Program::op_open(Compound& c, const nfs4::OpenArgs& a, xdr::XdrEncoder& out) {
   if (!c.current.set) return Nfsstat4::kNoFileHandle;
   if (c.minor == 0 && a.claim > 3) return Nfsstat4::kBadXdr;  // open_claim4 of 4.0 (RFC 7530)
-  if (a.claim != 0 && a.claim != 1 && a.claim != 4) return Nfsstat4::kNotSupp;
+  // No delegation is ever handed out, so no delegation stateid is valid:
+  // CLAIM_DELEGATE_CUR / CLAIM_DELEG_CUR_FH get BAD_STATEID (RFC 8881
+  // §18.16.3); reclaiming a delegation across a client restart
+  // (CLAIM_DELEGATE_PREV / CLAIM_DELEG_PREV_FH) is optional: NOTSUPP.
+  if (a.claim == 2 || a.claim == 5) return Nfsstat4::kBadStateid;
+  if (a.claim == 3 || a.claim == 6) return Nfsstat4::kNotSupp;
   // Grace (RFC 8881 §8.4.2.1): CLAIM_PREVIOUS only in grace from a client
   // that may reclaim; every other OPEN waits for the end of grace.
   if (Nfsstat4 st = state_.check_grace(c.in_session ? c.clientid : a.clientid, a.claim == 1);

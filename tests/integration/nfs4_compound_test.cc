@@ -24,7 +24,7 @@ constexpr std::uint32_t OP_CLOSE = 4, OP_GETATTR = 9, OP_GETFH = 10, OP_OPENATTR
 constexpr std::uint32_t NFS4_OK = 0, NFS4ERR_NOENT = 2, NFS4ERR_NOTSUPP = 10004,
                         NFS4ERR_MINOR_VERS_MISMATCH = 10021, NFS4ERR_OP_ILLEGAL = 10044,
                         NFS4ERR_SEQ_MISORDERED = 10063, NFS4ERR_OP_NOT_IN_SESSION = 10071,
-                        NFS4ERR_NOFILEHANDLE = 10020;
+                        NFS4ERR_NOFILEHANDLE = 10020, NFS4ERR_BAD_STATEID = 10025;
 
 class Nfs4CompoundTest : public NasdTest {
  protected:
@@ -251,6 +251,34 @@ TEST_F(Nfs4CompoundTest, OpenCreateWriteCloseThenReadBack) {
   ASSERT_EQ(r.next(OP_READ), NFS4_OK);
   EXPECT_EQ(r.u32(), 1u);  // eof
   EXPECT_EQ(r.opaque(), "nfs4");
+}
+
+TEST_F(Nfs4CompoundTest, OpenClaimingADelegationIsBadStateidAndDelegationReclaimIsNotsupp) {
+  // nasd hands out no delegations: a delegation stateid is never valid, and
+  // reclaiming one across a client restart is the optional part.
+  open_session();
+  auto [walk_ops, n] = walk(nasd_->export_dir());
+  const std::pair<std::uint32_t, std::uint32_t> cases[] = {
+      {2, NFS4ERR_BAD_STATEID},  // CLAIM_DELEGATE_CUR
+      {3, NFS4ERR_NOTSUPP},      // CLAIM_DELEGATE_PREV
+      {5, NFS4ERR_BAD_STATEID},  // CLAIM_DELEG_CUR_FH
+      {6, NFS4ERR_NOTSUPP},      // CLAIM_DELEG_PREV_FH
+  };
+  for (const auto& c : cases) {
+    std::string ops = sequence() + walk_ops;
+    put_u32(ops, OP_OPEN);
+    put_u32(ops, 0);  // seqid
+    put_u32(ops, 1);  // access read
+    put_u32(ops, 0);  // deny none
+    put_u64(ops, 0);
+    put_opaque(ops, "owner");
+    put_u32(ops, 0);  // NOCREATE
+    put_u32(ops, c.first);
+    if (c.first == 2 || c.first == 5) ops.append(16, '\x01');  // a delegation stateid
+    if (c.first == 2 || c.first == 3) put_opaque(ops, "somefile");
+    Result r = compound(ops, n + 2);
+    EXPECT_EQ(r.status, c.second) << "claim " << c.first;
+  }
 }
 
 TEST_F(Nfs4CompoundTest, ReaddirOfPseudoRootListsTheTopComponent) {

@@ -143,6 +143,34 @@ TEST(Nfs4Args, OpenWithUnknownClaimIsMalformed) {
   EXPECT_FALSE(decode(d, a));
 }
 
+TEST(Nfs4Args, OpenClaimDelegCurFhCarriesAStateidAndDelegPrevFhNothing) {
+  for (std::uint32_t claim : {5u, 6u}) {
+    Wire w;
+    w.enc.u32(0);
+    w.enc.u32(1);
+    w.enc.u32(0);
+    w.enc.u64(1);
+    w.enc.string("o");
+    w.enc.u32(0);  // NOCREATE
+    w.enc.u32(claim);
+    if (claim == 5) {  // CLAIM_DELEG_CUR_FH: stateid4 oc_delegate_stateid
+      Stateid4 s;
+      s.seqid = 3;
+      s.other[11] = 7;
+      encode_stateid(w.enc, s);
+    }
+    auto d = w.decoder();
+    OpenArgs a;
+    ASSERT_TRUE(decode(d, a)) << claim;
+    EXPECT_EQ(a.claim, claim);
+    EXPECT_EQ(d.remaining(), 0u) << claim;
+    if (claim == 5) {
+      EXPECT_EQ(a.deleg_stateid.seqid, 3u);
+      EXPECT_EQ(a.deleg_stateid.other[11], 7u);
+    }
+  }
+}
+
 TEST(Nfs4Args, WriteDataIsAViewAndStableChecked) {
   Wire w;
   Stateid4 s;
