@@ -33,7 +33,9 @@ void BlockFree::operator()(std::uint8_t* p) const {
 Block BufferPool::allocate(std::size_t cls) {
   const std::size_t bytes = kClassSizes[cls];
   if (bytes >= kMapFrom) {
-    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    // Populated at once: one system call instead of a page fault per 4 KiB
+    // when the buffer is first written.
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (p == MAP_FAILED) return Block(nullptr, BlockFree{bytes});
     return Block(static_cast<std::uint8_t*>(p), BlockFree{bytes});
   }
