@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -241,6 +242,40 @@ TEST(PoolTrimmer, StopsPromptlyWhenDestroyed) {
   BufferPool pool(8u << 20);
   { PoolTrimmer trimmer({&pool}, std::chrono::hours(24)); }
   EXPECT_EQ(pool.stats().trimmed_buffers, 0u);
+}
+
+}  // namespace
+}  // namespace nasd::pool
+
+namespace nasd::pool {
+namespace {
+
+TEST(BufferPoolTrim, ConcurrentTrimsTakesAndReturnsBalance) {
+  BufferPool pool(16u << 20, PoolCacheLimits{.per_class_bytes = 2u << 20});
+  std::atomic<bool> done{false};
+  std::thread trimmer([&] {
+    while (!done.load()) pool.trim();
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        auto b = pool.try_take(static_cast<std::size_t>(1 + (i * 7919) % 300000));
+        if (b) b.data()[b.capacity() - 1] = 1;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  done = true;
+  trimmer.join();
+  auto s = pool.stats();
+  EXPECT_EQ(s.in_use_buffers, 0u);
+  EXPECT_EQ(s.in_use_bytes, 0u);
+  pool.trim();
+  pool.trim();
+  s = pool.stats();
+  EXPECT_EQ(s.cached_buffers, 0u);
+  EXPECT_EQ(s.cached_bytes, 0u);
 }
 
 }  // namespace
