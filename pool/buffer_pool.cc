@@ -8,7 +8,28 @@
 #include <new>
 #include <utility>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define NASD_POOL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NASD_POOL_ASAN 1
+#endif
+#endif
+
 namespace nasd::pool {
+
+namespace {
+/// Whether a buffer of `bytes` is mapped.  Under AddressSanitizer every class
+/// comes from the heap, so overruns of large buffers are still caught.
+constexpr bool mapped(std::size_t bytes) {
+#ifdef NASD_POOL_ASAN
+  (void)bytes;
+  return false;
+#else
+  return bytes >= BufferPool::kMapFrom;
+#endif
+}
+}  // namespace
 
 PooledBuffer& PooledBuffer::operator=(PooledBuffer&& o) noexcept {
   if (this != &o) {
@@ -23,7 +44,7 @@ PooledBuffer& PooledBuffer::operator=(PooledBuffer&& o) noexcept {
 
 void BlockFree::operator()(std::uint8_t* p) const {
   if (!p) return;
-  if (bytes >= BufferPool::kMapFrom) {
+  if (mapped(bytes)) {
     ::munmap(p, bytes);
   } else {
     delete[] p;
@@ -32,7 +53,7 @@ void BlockFree::operator()(std::uint8_t* p) const {
 
 Block BufferPool::allocate(std::size_t cls) {
   const std::size_t bytes = kClassSizes[cls];
-  if (bytes >= kMapFrom) {
+  if (mapped(bytes)) {
     // Populated at once: one system call instead of a page fault per 4 KiB
     // when the buffer is first written.
     void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -142,7 +163,7 @@ std::size_t BufferPool::trim() {
         --stats_.cached_buffers;
         ++stats_.trimmed_buffers;
         released_bytes += kClassSizes[c];
-        heap = heap || kClassSizes[c] < kMapFrom;
+        heap = heap || !mapped(kClassSizes[c]);
       }
       low_water_[c] = free_[c].size();
     }

@@ -101,7 +101,8 @@ class BufferPool {
       1u << 10,   4u << 10,  16u << 10, 64u << 10, 256u << 10, 1u << 20, (1u << 20) + (64u << 10),
       2u << 20,   4u << 20};
   static constexpr std::size_t kMaxBufferSize = kClassSizes.back();
-  /// Classes of at least this many bytes are mapped with mmap(2).
+  /// Classes of at least this many bytes are mapped with mmap(2) (not under
+  /// AddressSanitizer: there every buffer comes from the heap).
   static constexpr std::size_t kMapFrom = 64u << 10;
 
   /// `capacity_bytes`: most bytes (by class size) handed out at once;
