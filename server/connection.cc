@@ -409,9 +409,7 @@ std::vector<PacketPtr> Connection::take_fitting_deferred() {
   std::vector<PacketPtr> ready;
   while (!deferred_.empty()) {
     PacketPtr& p = deferred_.front();
-    const std::size_t cls = pool::BufferPool::class_for(p->reply_size);
-    const std::size_t bytes =
-        cls < pool::BufferPool::kClassSizes.size() ? pool::BufferPool::kClassSizes[cls] : 0;
+    const std::size_t bytes = pool::BufferPool::class_bytes(p->reply_size);
     if (charged_ != 0 && charged_ + bytes > limits_.max_output_bytes) break;
     charged_ += bytes;
     p->charged_reply_bytes = bytes;

@@ -150,6 +150,7 @@ int serve(const server::Options& opt, server::ExportTable table) {
   pc.parse_threads = opt.parse_threads;
   pc.validate_threads = opt.validate_threads;
   pc.max_in_flight = opt.max_in_flight;
+  pc.pool_cache.per_class_bytes = opt.pool_cache_bytes;
   server::Pipeline pipeline(pc, {&mount, &nfs3, &nfs4, &nlm, &nsm, &portmap}, metrics);
   server::Health health(backend, exports);
   health.set_grace(&grace);

@@ -145,6 +145,13 @@ OptionsResult parse_options(int argc, const char* const* argv) {
   app.add_option("--max-in-flight", o.max_in_flight, "calls in the pipeline at once")
       ->check(CLI::Range(1u, 65536u))
       ->capture_default_str();
+  app.add_option("--pool-cache", o.pool_cache_bytes,
+                 "freed buffers each buffer pool keeps per size class for reuse, bytes "
+                 "(the rest, and what stays unused for 2 s, goes back to the system)")
+      ->type_name("BYTES")
+      ->transform(CLI::AsSizeValue(false).description(""))
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32))
+      ->capture_default_str();
   app.add_option("--lease-time", o.lease_time, "NFSv4 lease time, seconds")
       ->check(CLI::Range(5u, 3600u))
       ->capture_default_str();
@@ -287,6 +294,7 @@ int check_config(const Options& options, std::ostream& out, std::ostream& err) {
       << "# --max-record-size " << describe_size(options.max_record_size) << '\n'
       << "# --max-io-size " << describe_size(options.max_io_size) << '\n'
       << "# --max-in-flight " << options.max_in_flight << '\n'
+      << "# --pool-cache " << describe_size(options.pool_cache_bytes) << '\n'
       << "# --lease-time " << options.lease_time << '\n'
       << "# --nfs4-domain " << (options.nfs4_domain.empty() ? "(host)" : options.nfs4_domain)
       << '\n'

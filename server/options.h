@@ -68,6 +68,7 @@ struct Options {
   std::size_t max_record_size = (1u << 20) + (64u << 10);  // bytes, --max-record-size
   std::uint32_t max_io_size = 1u << 20;           // bytes (rsize/wsize), --max-io-size
   unsigned max_in_flight = 256;                   // --max-in-flight, 1..65536
+  std::uint64_t pool_cache_bytes = 16u << 20;     // freed buffers kept per pool size class, --pool-cache
   unsigned lease_time = 90;                       // NFSv4 lease, seconds, --lease-time, 5..3600
   std::string nfs4_domain;                        // --nfs4-domain: "name@DOMAIN" owners; "" = the host's
   /// --idle-timeout: a connection that sends no request for this long while

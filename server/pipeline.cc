@@ -12,8 +12,9 @@ Pipeline::Pipeline(const PipelineConfig& config, std::vector<Program*> programs,
                    ServerMetrics& metrics)
     : metrics_(metrics),
       packets_(config.max_in_flight),
-      request_pool_(config.request_pool_bytes),
-      reply_pool_(config.reply_pool_bytes) {
+      request_pool_(config.request_pool_bytes, config.pool_cache),
+      reply_pool_(config.reply_pool_bytes, config.pool_cache),
+      trimmer_({&request_pool_, &reply_pool_}, config.pool_trim_period) {
   for (Program* p : programs) programs_.push_back({p, metrics_.add_program(*p)});
   const std::size_t cap = config.max_in_flight;
   const bool own_validate = config.validate_threads > 0;
@@ -47,6 +48,8 @@ Pipeline::Pipeline(const PipelineConfig& config, std::vector<Program*> programs,
                        [p] { return static_cast<double>(p->stats().in_use_bytes); });
     metrics_.add_gauge("nasd_pool_in_use_buffers", "Pooled buffers handed out", l,
                        [p] { return static_cast<double>(p->stats().in_use_buffers); });
+    metrics_.add_gauge("nasd_pool_cached_bytes", "Bytes of freed buffers kept for reuse", l,
+                       [p] { return static_cast<double>(p->stats().cached_bytes); });
     metrics_.add_gauge("nasd_pool_high_water_bytes", "Most bytes handed out at once", l,
                        [p] { return static_cast<double>(p->stats().high_water_bytes); });
     metrics_.add_counter("nasd_pool_allocations_total", "Buffers allocated fresh (not reused)", l,
@@ -201,10 +204,7 @@ bool Pipeline::start_reply(PacketPtr& p) {
   }
   if (!p->deferred) {
     p->reply_size = kReplyHeaderBytes + p->program->max_reply_size(p->ctx, p->args);
-    const std::size_t cls = pool::BufferPool::class_for(p->reply_size);
-    const std::size_t charge =
-        cls < pool::BufferPool::kClassSizes.size() ? pool::BufferPool::kClassSizes[cls] : 0;
-    if (!p->sink->try_charge_reply(*p, charge)) {
+    if (!p->sink->try_charge_reply(*p, pool::BufferPool::class_bytes(p->reply_size))) {
       // The connection's output budget is full (a client not reading its
       // replies): it keeps the call and resubmits it once replies drain.
       auto sink = p->sink;

@@ -21,6 +21,7 @@
 // calls in flight whatever the threading.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -41,6 +42,8 @@ struct PipelineConfig {
   std::size_t max_in_flight = 256;                 // packets
   std::size_t request_pool_bytes = 256u << 20;     // budget of the request pool
   std::size_t reply_pool_bytes = 256u << 20;       // budget of the reply pool
+  pool::PoolCacheLimits pool_cache;                // freed buffers each pool keeps per class
+  std::chrono::milliseconds pool_trim_period{2000};  // cached buffers unused this long are released; 0: never
 };
 
 class Pipeline {
@@ -121,6 +124,7 @@ class Pipeline {
   PacketPool packets_;
   pool::BufferPool request_pool_;
   pool::BufferPool reply_pool_;
+  pool::PoolTrimmer trimmer_;  // after the pools: stopped before they go
   // Declared last: destroyed first, so no worker runs while the rest goes.
   std::unique_ptr<Stage> persist_;
   std::unique_ptr<Stage> validate_;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -133,6 +134,148 @@ TEST(BufferPool, ConcurrentFreshTakesNeverExceedTheBudget) {
     for (auto& t : threads) t.join();
     EXPECT_LE(pool.stats().high_water_bytes, pool.capacity_bytes());
   }
+}
+
+}  // namespace
+}  // namespace nasd::pool
+
+namespace nasd::pool {
+namespace {
+
+TEST(BufferPoolCache, KeepsAtMostTheConfiguredBytesPerClass) {
+  BufferPool pool(64u << 20, PoolCacheLimits{.per_class_bytes = 3 * (16u << 10)});
+  {
+    std::vector<PooledBuffer> held;
+    for (int i = 0; i < 10; ++i) held.push_back(pool.try_take(16u << 10));
+  }  // ten 16 KiB buffers come back; three fit the cache
+  auto s = pool.stats();
+  EXPECT_EQ(s.cached_buffers, 3u);
+  EXPECT_EQ(s.cached_bytes, 3 * (16u << 10));
+  EXPECT_EQ(s.in_use_buffers, 0u);
+}
+
+TEST(BufferPoolCache, ClassesAreBoundedSeparately) {
+  BufferPool pool(64u << 20, PoolCacheLimits{.per_class_bytes = 8u << 10});
+  {
+    std::vector<PooledBuffer> held;
+    for (int i = 0; i < 4; ++i) held.push_back(pool.try_take(4096));  // 4 KiB class: two fit
+    for (int i = 0; i < 4; ++i) held.push_back(pool.try_take(1024));  // 1 KiB class: all four fit
+    held.push_back(pool.try_take(1u << 20));                         // larger than the bound: none
+  }
+  EXPECT_EQ(pool.stats().cached_bytes, 2 * 4096u + 4 * 1024u);
+}
+
+TEST(BufferPoolCache, ZeroBoundCachesNothing) {
+  BufferPool pool(64u << 20, PoolCacheLimits{.per_class_bytes = 0});
+  for (int i = 0; i < 3; ++i) pool.try_take(4096);
+  auto s = pool.stats();
+  EXPECT_EQ(s.cached_bytes, 0u);
+  EXPECT_EQ(s.allocations, 3u);
+}
+
+TEST(BufferPoolCache, CachedBuffersWithinTheBoundAreReused) {
+  BufferPool pool(64u << 20, PoolCacheLimits{.per_class_bytes = 4u << 20});
+  for (int i = 0; i < 50; ++i) {
+    auto b = pool.try_take(1u << 20);  // mapped class
+    ASSERT_TRUE(b);
+    b.data()[b.capacity() - 1] = 7;  // the whole buffer is writable
+  }
+  EXPECT_EQ(pool.stats().allocations, 1u);
+}
+
+TEST(BufferPoolTrim, ReleasesBuffersUnusedSinceTheLastTrim) {
+  BufferPool pool(64u << 20);
+  {
+    std::vector<PooledBuffer> held;
+    for (int i = 0; i < 4; ++i) held.push_back(pool.try_take(1u << 20));
+  }
+  ASSERT_EQ(pool.stats().cached_buffers, 4u);
+  // First trim: the buffers were cached after the period began (they were in
+  // use during it), so they stay.
+  EXPECT_EQ(pool.trim(), 0u);
+  EXPECT_EQ(pool.stats().cached_buffers, 4u);
+  // No take during the next period: all four were idle.
+  EXPECT_EQ(pool.trim(), 4u * (1u << 20));
+  auto s = pool.stats();
+  EXPECT_EQ(s.cached_buffers, 0u);
+  EXPECT_EQ(s.cached_bytes, 0u);
+  EXPECT_EQ(s.trimmed_buffers, 4u);
+}
+
+TEST(BufferPoolTrim, KeepsBuffersThatTakesStillNeed) {
+  BufferPool pool(64u << 20);
+  {
+    std::vector<PooledBuffer> held;
+    for (int i = 0; i < 4; ++i) held.push_back(pool.try_take(16u << 10));
+  }
+  pool.trim();  // the period starts with four cached
+  {
+    // The load needs two at once: two of the four stay in use.
+    auto a = pool.try_take(16u << 10);
+    auto b = pool.try_take(16u << 10);
+  }
+  EXPECT_EQ(pool.trim(), 2u * (16u << 10));  // only the two never taken go
+  EXPECT_EQ(pool.stats().cached_buffers, 2u);
+  EXPECT_EQ(pool.stats().allocations, 4u);
+}
+
+TEST(BufferPoolTrim, TrimmedPoolStillServesTakes) {
+  BufferPool pool(8u << 20);
+  pool.try_take(100000);
+  pool.trim();
+  pool.trim();
+  ASSERT_EQ(pool.stats().cached_buffers, 0u);
+  auto b = pool.try_take(100000);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(pool.stats().allocations, 2u);
+}
+
+TEST(PoolTrimmer, WithoutAPeriodStartsNoThreadAndNeverTrims) {
+  BufferPool pool(8u << 20);
+  pool.try_take(4096);
+  { PoolTrimmer trimmer({&pool}, std::chrono::milliseconds(0)); }
+  EXPECT_EQ(pool.stats().cached_buffers, 1u);
+}
+
+TEST(PoolTrimmer, StopsPromptlyWhenDestroyed) {
+  // A day-long period: destruction must not wait for it.
+  BufferPool pool(8u << 20);
+  { PoolTrimmer trimmer({&pool}, std::chrono::hours(24)); }
+  EXPECT_EQ(pool.stats().trimmed_buffers, 0u);
+}
+
+}  // namespace
+}  // namespace nasd::pool
+
+namespace nasd::pool {
+namespace {
+
+TEST(BufferPoolTrim, ConcurrentTrimsTakesAndReturnsBalance) {
+  BufferPool pool(16u << 20, PoolCacheLimits{.per_class_bytes = 2u << 20});
+  std::atomic<bool> done{false};
+  std::thread trimmer([&] {
+    while (!done.load()) pool.trim();
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        auto b = pool.try_take(static_cast<std::size_t>(1 + (i * 7919) % 300000));
+        if (b) b.data()[b.capacity() - 1] = 1;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  done = true;
+  trimmer.join();
+  auto s = pool.stats();
+  EXPECT_EQ(s.in_use_buffers, 0u);
+  EXPECT_EQ(s.in_use_bytes, 0u);
+  pool.trim();
+  pool.trim();
+  s = pool.stats();
+  EXPECT_EQ(s.cached_buffers, 0u);
+  EXPECT_EQ(s.cached_bytes, 0u);
 }
 
 }  // namespace
