@@ -129,14 +129,20 @@ TEST(Nfs4Args, OpenCreateUncheckedWithModeAndClaimNull) {
   EXPECT_EQ(d.remaining(), 0u);
 }
 
-TEST(Nfs4Args, OpenWithUnknownClaimIsMalformed) {
-  Wire w;
+/// OPEN4args up to the claim: seqid 0, read access, deny none, clientid 1,
+/// owner "o", OPEN4_NOCREATE.
+void open_nocreate_prefix(Wire& w) {
   w.enc.u32(0);
   w.enc.u32(1);
   w.enc.u32(0);
   w.enc.u64(1);
   w.enc.string("o");
   w.enc.u32(0);  // NOCREATE
+}
+
+TEST(Nfs4Args, OpenWithUnknownClaimIsMalformed) {
+  Wire w;
+  open_nocreate_prefix(w);
   w.enc.u32(99); // claim
   auto d = w.decoder();
   OpenArgs a;
@@ -146,12 +152,7 @@ TEST(Nfs4Args, OpenWithUnknownClaimIsMalformed) {
 TEST(Nfs4Args, OpenClaimDelegCurFhCarriesAStateidAndDelegPrevFhNothing) {
   for (std::uint32_t claim : {5u, 6u}) {
     Wire w;
-    w.enc.u32(0);
-    w.enc.u32(1);
-    w.enc.u32(0);
-    w.enc.u64(1);
-    w.enc.string("o");
-    w.enc.u32(0);  // NOCREATE
+    open_nocreate_prefix(w);
     w.enc.u32(claim);
     if (claim == 5) {  // CLAIM_DELEG_CUR_FH: stateid4 oc_delegate_stateid
       Stateid4 s;
