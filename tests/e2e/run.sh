@@ -49,6 +49,13 @@ case "${1:-}" in
 esac
 [ $# -eq 1 ] || usage
 
+# True when linux-nfs-client failed for want of the guest's result (exit 125,
+# "the VM stopped without reporting a result"): its virtio status port stayed
+# empty although the VM ran.  A tool failure, not a test result: the caller
+# runs the VM once more.
+lnc_lost_result() {  # RC STDERR-LOG
+    [ "$1" = 125 ] && grep -q 'the VM stopped without reporting a result' "$2"
+}
 [ "$(id -u)" = 0 ] || die "must run as root (linux-nfs-client creates network namespaces and tap devices)"
 [ -x "$PYTHON" ] || PYTHON=$(command -v python3) || die "python3 is needed for the restart supervisor"
 LNC="${LNC_TOOL:-$(cd "$ROOT/.." && pwd)/shared/tools/linux-nfs-client}"
@@ -147,16 +154,23 @@ VERBOSE=()
 echo "$PROG: server: ${SERVER_ARGV[*]}"
 echo "$PROG: export $EXPORT, mount -o vers=$VERS${MOUNT_OPTS:+,$MOUNT_OPTS}; restart step: $RESTART; logs in $LOG_DIR"
 T0=$(date +%s)
-rc=0
-"$LNC" "${VERBOSE[@]}" "${LNC_SERVER_ARGS[@]}" \
-    --server-cmd "$SERVER_CMD" --export "$EXPORT" \
-    --vers "$VERS" --mount-opts "$MOUNT_OPTS" \
-    --extra-packages "$GUEST_PACKAGES" \
-    --server-log "$LOG_DIR/server.log" --dmesg "$LOG_DIR/dmesg.log" \
-    --timeout "${E2E_TIMEOUT:-1200}" \
-    --script "$HERE/nfs3_real_work.sh" -- auto "$RESTART" "$CONTROL_PORT" "$VERS" \
-    2> >(tee "$LOG_DIR/lnc-stderr.log" >&2) | tee "$LOG_DIR/guest.log" || rc=$?
-wait   # for the stderr tee
+for attempt in 1 2; do
+    rc=0
+    "$LNC" "${VERBOSE[@]}" "${LNC_SERVER_ARGS[@]}" \
+        --server-cmd "$SERVER_CMD" --export "$EXPORT" \
+        --vers "$VERS" --mount-opts "$MOUNT_OPTS" \
+        --extra-packages "$GUEST_PACKAGES" \
+        --server-log "$LOG_DIR/server.log" --dmesg "$LOG_DIR/dmesg.log" \
+        --timeout "${E2E_TIMEOUT:-1200}" \
+        --script "$HERE/nfs3_real_work.sh" -- auto "$RESTART" "$CONTROL_PORT" "$VERS" \
+        2> >(tee "$LOG_DIR/lnc-stderr.log" >&2) | tee "$LOG_DIR/guest.log" || rc=$?
+    wait   # for the stderr tee
+    lnc_lost_result "$rc" "$LOG_DIR/lnc-stderr.log" && [ "$attempt" = 1 ] || break
+    echo "$PROG: linux-nfs-client lost the VM's result channel (exit 125, nothing on its status port); running the VM once more" >&2
+    cp "$LOG_DIR/lnc-stderr.log" "$LOG_DIR/lnc-stderr.attempt1.log"
+    find "$EXPORT" -mindepth 1 -delete   # a fresh start: empty export ...
+    if [ "$MODE" = nasd ]; then rm -rf "$STATE" && mkdir -p "$STATE"; fi   # ... no NFSv4 clients to wait for
+done
 T1=$(date +%s)
 
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOG_DIR/guest.log" | tail -1 || true)
