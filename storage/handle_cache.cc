@@ -71,18 +71,14 @@ InodeHandleCache::InodeHandleCache(std::size_t capacity)
 
 bool InodeHandleCache::find(std::uint64_t dev, std::uint64_t ino, const InodeStamp& stamp,
                             FileHandle* out) {
-  if (capacity_ == 0) return false;
-  const Key k{dev, ino};
-  Shard& sh = shard_of(k);
-  std::lock_guard lock(sh.mu);
-  auto it = sh.index.find(k);
-  if (it == sh.index.end()) return false;
-  if (!(it->second->stamp == stamp)) {  // changed or reused: rebuilt by the caller
-    sh.lru.erase(it->second);
-    sh.index.erase(it);
+  InodeStamp cached;
+  FileHandle h;
+  if (!peek(dev, ino, &cached, &h)) return false;
+  if (!(cached == stamp)) {  // changed or reused: rebuilt by the caller
+    erase(dev, ino);
     return false;
   }
-  *out = it->second->handle;
+  *out = h;
   return true;
 }
 
