@@ -127,6 +127,7 @@ class BufferPool {
   /// then).  Returns the bytes released.
   std::size_t trim();
 
+  /// A snapshot of the pool's counters and byte totals (see PoolStats).
   PoolStats stats() const;
   std::size_t capacity_bytes() const { return capacity_bytes_; }
 

@@ -65,6 +65,7 @@ class RpcBackChannel : public std::enable_shared_from_this<RpcBackChannel> {
   /// The connection is gone: fails every pending call (kError) and refuses
   /// new ones.  Idempotent.
   void close();
+  /// True once close() ran (no new calls are taken).
   bool closed() const;
   /// Calls waiting for their reply.
   std::size_t pending() const;
