@@ -38,6 +38,10 @@ class ArgSlot {
   T& get() {
     return *std::launder(reinterpret_cast<T*>(storage_));
   }
+  template <class T>
+  const T& get() const {
+    return *std::launder(reinterpret_cast<const T*>(storage_));
+  }
 
   bool empty() const { return destroy_ == nullptr; }
 

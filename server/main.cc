@@ -149,6 +149,7 @@ int serve(const server::Options& opt, server::ExportTable table) {
   pc.persist_threads = opt.threads_per_stage;
   pc.parse_threads = opt.parse_threads;
   pc.validate_threads = opt.validate_threads;
+  pc.inline_calls = opt.inline_calls;
   pc.max_in_flight = opt.max_in_flight;
   pc.pool_cache.per_class_bytes = opt.pool_cache_bytes;
   server::Pipeline pipeline(pc, {&mount, &nfs3, &nfs4, &nlm, &nsm, &portmap}, metrics);

@@ -346,8 +346,31 @@ Status encode_created(xdr::XdrEncoder& out, Call&& call) {
 
 }  // namespace
 
-Status Nfs3Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) {
+bool Nfs3Program::may_run_inline(const CallContext& ctx, const ArgSlot& args) const {
+  switch (static_cast<Proc>(ctx.header.proc)) {
+    case Proc::kNull:
+    case Proc::kGetattr:
+    case Proc::kLookup:
+    case Proc::kAccess:
+      return true;
+    case Proc::kRead:
+      return args.get<nfs3::ReadArgs>().count <= kInlineReadMax;
+    default:
+      return false;
+  }
+}
+
+std::optional<Status> Nfs3Program::try_execute_inline(CallContext& ctx, ArgSlot& args,
+                                                      xdr::XdrEncoder& out) {
+  const Status s = execute_read_only(ctx, args, out, /*nowait=*/true);
+  if (s == Status::kWouldBlock) return std::nullopt;
+  return s;
+}
+
+Status Nfs3Program::execute_read_only(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out,
+                                      bool nowait) {
   const auto& cred = ctx.cred;
+  const std::size_t start = out.position();
   switch (static_cast<Proc>(ctx.header.proc)) {
     case Proc::kNull:
       return Status::kOk;
@@ -355,15 +378,9 @@ Status Nfs3Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& ou
     case Proc::kGetattr: {
       auto& a = args.get<nfs3::HandleArgs>();
       nfs3::GetattrRes r;
-      Status s = backend_.getattr(a.object, &r.obj_attributes);
-      r.status = to_nfsstat3(s);
-      nfs3::encode(out, r);
-      return s;
-    }
-    case Proc::kSetattr: {
-      auto& a = args.get<nfs3::SetattrArgs>();
-      nfs3::SetattrRes r;
-      Status s = backend_.setattr(cred, a.object, a.new_attributes, a.guard, &r.obj_wcc);
+      Status s = nowait ? backend_.try_getattr(a.object, &r.obj_attributes)
+                        : backend_.getattr(a.object, &r.obj_attributes);
+      if (s == Status::kWouldBlock) return s;
       r.status = to_nfsstat3(s);
       nfs3::encode(out, r);
       return s;
@@ -372,7 +389,9 @@ Status Nfs3Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& ou
       auto& a = args.get<nfs3::DirOpArgs>();
       nfs3::LookupRes r;
       storage::Attr obj;
-      Status s = backend_.lookup(cred, a.dir, a.name, &r.object, &obj, &r.dir_attributes);
+      Status s = nowait ? backend_.try_lookup(cred, a.dir, a.name, &r.object, &obj, &r.dir_attributes)
+                        : backend_.lookup(cred, a.dir, a.name, &r.object, &obj, &r.dir_attributes);
+      if (s == Status::kWouldBlock) return s;
       if (s == Status::kOk) r.obj_attributes = obj;
       r.status = to_nfsstat3(s);
       nfs3::encode(out, r);
@@ -381,10 +400,58 @@ Status Nfs3Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& ou
     case Proc::kAccess: {
       auto& a = args.get<nfs3::AccessArgs>();
       nfs3::AccessRes r;
-      Status s = backend_.access(cred, a.object, a.access, &r.access, &r.obj_attributes);
+      Status s = nowait ? backend_.try_access(cred, a.object, a.access, &r.access, &r.obj_attributes)
+                        : backend_.access(cred, a.object, a.access, &r.access, &r.obj_attributes);
+      if (s == Status::kWouldBlock) return s;
       if (ctx.options.read_only) {  // the export refuses changes whatever the mode bits say
         r.access &= ~(nfs3::kAccessModify | nfs3::kAccessExtend | nfs3::kAccessDelete);
       }
+      r.status = to_nfsstat3(s);
+      nfs3::encode(out, r);
+      return s;
+    }
+    case Proc::kRead: {
+      auto& a = args.get<nfs3::ReadArgs>();
+      const std::uint32_t count = std::min(a.count, limits_.max_read);
+      nfs3::ReadResWriter w(out);
+      std::span<std::uint8_t> dst = w.begin(count);
+      if (!out.ok()) return Status::kServerFault;  // reply buffer too small
+      std::uint32_t got = 0;
+      bool eof = false;
+      std::optional<storage::Attr> attr;
+      Status s = nowait ? backend_.try_read(cred, a.file, a.offset, dst, &got, &eof, &attr)
+                        : backend_.read(cred, a.file, a.offset, dst, &got, &eof, &attr);
+      if (s == Status::kWouldBlock) {
+        out.rewind(start);  // the reserved READ data goes
+        return s;
+      }
+      if (s == Status::kOk) {
+        w.finish_ok(attr, got, eof);
+        ctx.data_bytes_read = got;
+      } else {
+        w.finish_error(to_nfsstat3(s), attr);
+      }
+      return s;
+    }
+    default:
+      return Status::kServerFault;  // not a read-only procedure: execute() runs it
+  }
+}
+
+Status Nfs3Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) {
+  const auto& cred = ctx.cred;
+  switch (static_cast<Proc>(ctx.header.proc)) {
+    case Proc::kNull:
+    case Proc::kGetattr:
+    case Proc::kLookup:
+    case Proc::kAccess:
+    case Proc::kRead:
+      return execute_read_only(ctx, args, out, /*nowait=*/false);
+
+    case Proc::kSetattr: {
+      auto& a = args.get<nfs3::SetattrArgs>();
+      nfs3::SetattrRes r;
+      Status s = backend_.setattr(cred, a.object, a.new_attributes, a.guard, &r.obj_wcc);
       r.status = to_nfsstat3(s);
       nfs3::encode(out, r);
       return s;
@@ -398,24 +465,6 @@ Status Nfs3Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& ou
       r.status = to_nfsstat3(s);
       r.data = target;
       nfs3::encode(out, r);
-      return s;
-    }
-    case Proc::kRead: {
-      auto& a = args.get<nfs3::ReadArgs>();
-      const std::uint32_t count = std::min(a.count, limits_.max_read);
-      nfs3::ReadResWriter w(out);
-      std::span<std::uint8_t> dst = w.begin(count);
-      if (!out.ok()) return Status::kServerFault;  // reply buffer too small
-      std::uint32_t got = 0;
-      bool eof = false;
-      std::optional<storage::Attr> attr;
-      Status s = backend_.read(cred, a.file, a.offset, dst, &got, &eof, &attr);
-      if (s == Status::kOk) {
-        w.finish_ok(attr, got, eof);
-        ctx.data_bytes_read = got;
-      } else {
-        w.finish_error(to_nfsstat3(s), attr);
-      }
       return s;
     }
     case Proc::kWrite: {

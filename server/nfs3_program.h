@@ -49,6 +49,16 @@ class Nfs3Program final : public Program {
   std::size_t max_reply_size(const CallContext& ctx, ArgSlot& args) override;
   bool validate(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) override;
   storage::Status execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) override;
+  /// NULL, GETATTR, LOOKUP, ACCESS and READ (of at most kInlineReadMax
+  /// bytes) may run inline.
+  bool may_run_inline(const CallContext& ctx, const ArgSlot& args) const override;
+  /// The procedures above through the Backend's try_* calls.
+  std::optional<storage::Status> try_execute_inline(CallContext& ctx, ArgSlot& args,
+                                                    xdr::XdrEncoder& out) override;
+
+  /// Largest READ (bytes) tried inline: a bigger copy would hold the network
+  /// thread (and the other connections it serves) too long.
+  static constexpr std::uint32_t kInlineReadMax = 64u << 10;
 
   /// Reply-body bytes for every procedure without a variable-size result.
   static constexpr std::size_t kFixedReplySize = 1024;
@@ -63,6 +73,11 @@ class Nfs3Program final : public Program {
   nfs3::Nfsstat3 check_handle(const storage::FileHandle& fh, const ExportTable& table,
                               const CallContext& ctx, std::uint32_t* export_id,
                               ExportOptions* options);
+  /// The procedures that read without changing anything (those
+  /// may_run_inline() accepts), through the Backend's try_* calls when
+  /// `nowait`: then kWouldBlock leaves `out` as it was.
+  storage::Status execute_read_only(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out,
+                                    bool nowait);
   storage::Status readdir(CallContext& ctx, const storage::FileHandle& dir,
                           std::uint64_t cookie, const storage::Verifier& cookieverf,
                           bool plus, std::uint32_t dircount, std::uint32_t maxcount,

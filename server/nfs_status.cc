@@ -34,6 +34,7 @@ nfs3::Nfsstat3 to_nfsstat3(storage::Status s) {
     case Status::kTooSmall: return N::kTooSmall;
     case Status::kBadType: return N::kBadType;
     case Status::kJukebox: return N::kJukebox;
+    case Status::kWouldBlock: return N::kJukebox;  // never reaches a client (Backend::try_*)
     case Status::kServerFault: return N::kServerFault;
   }
   return N::kServerFault;
@@ -70,6 +71,7 @@ nfs4::Nfsstat4 to_nfsstat4(storage::Status s) {
     case Status::kTooSmall: return N::kTooSmall;
     case Status::kBadType: return N::kBadType;
     case Status::kJukebox: return N::kDelay;
+    case Status::kWouldBlock: return N::kDelay;  // never reaches a client (Backend::try_*)
     case Status::kServerFault: return N::kServerFault;
   }
   return N::kServerFault;

@@ -130,6 +130,11 @@ OptionsResult parse_options(int argc, const char* const* argv) {
                  "worker threads of the validate stage; 0 validates on the persist threads")
       ->check(CLI::Range(0u, 256u))
       ->capture_default_str();
+  app.add_flag("--inline-calls,!--no-inline-calls", o.inline_calls,
+               "answer metadata reads and reads of cached data on the network thread when "
+               "they need no disk I/O (else the persist stage runs them); needs "
+               "--validate-threads 0")
+      ->capture_default_str();
   app.add_option("--max-record-size", max_record,
                  "largest RPC record accepted, bytes (k/m suffixes are 1024-based)")
       ->type_name("BYTES")

@@ -65,6 +65,7 @@ struct Options {
   unsigned threads_per_stage = 16;                // persist stage threads, --threads-per-stage, 1..256
   unsigned parse_threads = 0;                     // --parse-threads, 0 = on the network threads
   unsigned validate_threads = 0;                  // --validate-threads, 0 = on the persist threads
+  bool inline_calls = true;                       // --inline-calls / --no-inline-calls
   std::size_t max_record_size = (1u << 20) + (64u << 10);  // bytes, --max-record-size
   std::uint32_t max_io_size = 1u << 20;           // bytes (rsize/wsize), --max-io-size
   unsigned max_in_flight = 256;                   // --max-in-flight, 1..65536

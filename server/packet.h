@@ -86,7 +86,9 @@ struct Packet {
   RpcReject rpc_error;                // set by parse: answer with this RPC error
   std::size_t reply_size = 0;         // bytes the reply may take (set when the validate step charges it)
   std::size_t charged_reply_bytes = 0;  // charged to the sink's output budget
-  bool deferred = false;              // decoded, waiting for the sink's output budget
+  bool reply_charged = false;         // reply already charged (resumed after a deferral, or
+                                      // handed off by the inline path)
+  bool validated = false;             // validate() ran and `out` holds the reply header: persist next
 
   /// Releases everything the packet holds (arguments before the buffer they
   /// point into).
@@ -103,7 +105,8 @@ struct Packet {
     rpc_error = RpcReject{};
     reply_size = 0;
     charged_reply_bytes = 0;
-    deferred = false;
+    reply_charged = false;
+    validated = false;
     ctx = CallContext{};
   }
 };

@@ -11,6 +11,7 @@ namespace nasd::server {
 Pipeline::Pipeline(const PipelineConfig& config, std::vector<Program*> programs,
                    ServerMetrics& metrics)
     : metrics_(metrics),
+      inline_calls_(config.inline_calls && config.validate_threads == 0),
       packets_(config.max_in_flight),
       request_pool_(config.request_pool_bytes, config.pool_cache),
       reply_pool_(config.reply_pool_bytes, config.pool_cache),
@@ -21,7 +22,7 @@ Pipeline::Pipeline(const PipelineConfig& config, std::vector<Program*> programs,
   persist_ = std::make_unique<Stage>(
       "persist", std::max<std::size_t>(config.persist_threads, 1), cap,
       [this, own_validate](PacketPtr p) {
-        if (own_validate) return persist(std::move(p));
+        if (own_validate || p->validated) return persist(std::move(p));
         validate(std::move(p));  // validate runs here, then persist
       });
   if (own_validate) {
@@ -36,6 +37,14 @@ Pipeline::Pipeline(const PipelineConfig& config, std::vector<Program*> programs,
     if (!s) continue;
     metrics_.add_gauge("nasd_stage_queue_depth", "Packets waiting in a pipeline stage's queue",
                        {{"stage", s->name()}}, [s] { return static_cast<double>(s->depth()); });
+  }
+  for (auto [result, n] : {std::pair{"answered", &inline_done_}, std::pair{"handed_off", &inline_handed_off_}}) {
+    auto* c = n;
+    metrics_.add_counter("nasd_inline_calls_total",
+                         "Calls tried on the thread that parsed them: answered there, or handed to "
+                         "the persist stage because the answer was not in memory",
+                         {{"result", result}},
+                         [c] { return static_cast<double>(c->load(std::memory_order_relaxed)); });
   }
   metrics_.add_gauge("nasd_packets_in_flight", "Packets taken from the packet pool", {},
                      [this] { return static_cast<double>(packets_.in_use()); });
@@ -189,7 +198,29 @@ void Pipeline::parse(PacketPtr p) {
     case DecodeResult::kGarbageArgs: return reject(Kind::kGarbageArgs);
   }
   p->program = &prog;
+  if (inline_calls_ && prog.may_run_inline(p->ctx, p->args)) return run_inline(std::move(p));
   to_validate(std::move(p));
+}
+
+void Pipeline::run_inline(PacketPtr p) {
+  if (!start_reply(p, /*may_wait=*/false)) return;
+  if (!p->program->validate(p->ctx, p->args, *p->out)) {
+    p->answered_early = true;
+    inline_done_.fetch_add(1, std::memory_order_relaxed);
+    finish(std::move(p));
+    return;
+  }
+  p->validated = true;
+  const std::size_t mark = p->out->position();
+  if (auto status = p->program->try_execute_inline(p->ctx, p->args, *p->out)) {
+    p->status = *status;
+    inline_done_.fetch_add(1, std::memory_order_relaxed);
+    finish(std::move(p));
+    return;
+  }
+  p->out->rewind(mark);
+  inline_handed_off_.fetch_add(1, std::memory_order_relaxed);
+  persist_->push(std::move(p));
 }
 
 void Pipeline::to_validate(PacketPtr p) {
@@ -197,12 +228,12 @@ void Pipeline::to_validate(PacketPtr p) {
   persist_->push(std::move(p));  // its worker validates first
 }
 
-bool Pipeline::start_reply(PacketPtr& p) {
+bool Pipeline::start_reply(PacketPtr& p, bool may_wait) {
   if (p->rpc_error.kind != RpcReject::Kind::kNone) {
     answer_rpc_error(std::move(p));
     return false;
   }
-  if (!p->deferred) {
+  if (!p->reply_charged) {
     p->reply_size = kReplyHeaderBytes + p->program->max_reply_size(p->ctx, p->args);
     if (!p->sink->try_charge_reply(*p, pool::BufferPool::class_bytes(p->reply_size))) {
       // The connection's output budget is full (a client not reading its
@@ -211,8 +242,18 @@ bool Pipeline::start_reply(PacketPtr& p) {
       sink->defer_call(std::move(p));
       return false;
     }
+    p->reply_charged = true;
   }
-  p->reply = take_reply_buffer(p->reply_size);
+  if (!may_wait) {
+    p->reply = reply_pool_.try_take(p->reply_size);
+    if (!p->reply) {
+      inline_handed_off_.fetch_add(1, std::memory_order_relaxed);
+      persist_->push(std::move(p));  // its worker validates first, and may wait
+      return false;
+    }
+  } else {
+    p->reply = take_reply_buffer(p->reply_size);
+  }
   if (!p->reply) {
     p->rpc_error.kind = RpcReject::Kind::kSystemErr;
     answer_rpc_error(std::move(p));

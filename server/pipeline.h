@@ -19,8 +19,17 @@
 // dominate the cost of a cached GETATTR (docs/performance.md), so the
 // default is parse and validate 0, persist N.  The PacketPool bounds the
 // calls in flight whatever the threading.
+//
+// Inline calls: a call its program may answer without waiting
+// (Program::may_run_inline: metadata reads, reads of cached data) is first
+// tried right where it was parsed, without a hand-off: reply buffer taken
+// without waiting, validate(), then Program::try_execute_inline().  When
+// any of these would wait (no free reply buffer, the answer not in memory)
+// the call goes on to the persist stage as usual.  Needs no validate stage
+// (its threads would be skipped); off with PipelineConfig::inline_calls.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -44,6 +53,7 @@ struct PipelineConfig {
   std::size_t reply_pool_bytes = 256u << 20;       // budget of the reply pool
   pool::PoolCacheLimits pool_cache;                // freed buffers each pool keeps per class
   std::chrono::milliseconds pool_trim_period{2000};  // cached buffers unused this long are released; 0: never
+  bool inline_calls = true;  // try may_run_inline() calls where they are parsed (see above)
 };
 
 class Pipeline {
@@ -77,7 +87,7 @@ class Pipeline {
   /// Resubmits a call the sink deferred (ReplySink::defer_call) after
   /// charging its reply: the validate step takes its reply buffer and goes on.
   void resume_deferred(PacketPtr p) {
-    p->deferred = true;
+    p->reply_charged = true;
     to_validate(std::move(p));
   }
 
@@ -98,10 +108,15 @@ class Pipeline {
   void to_validate(PacketPtr p);
   void validate(PacketPtr p);
   void persist(PacketPtr p);
-  /// Takes the reply buffer and encodes the accepted-reply header; answers
-  /// the RPC error parse recorded instead.  False when the packet was
-  /// finished here.
-  bool start_reply(PacketPtr& p);
+  /// Tries a parsed call on the calling thread without waiting; hands it to
+  /// the persist stage when anything would wait.
+  void run_inline(PacketPtr p);
+  /// Charges and takes the reply buffer and encodes the accepted-reply
+  /// header; answers the RPC error parse recorded instead.  Returns true
+  /// when the call goes on.  False when the packet left: finished, deferred
+  /// by its sink, or -- only with `may_wait` false, when no reply buffer is
+  /// free -- handed to the persist stage (charged, not yet validated).
+  bool start_reply(PacketPtr& p, bool may_wait = true);
   /// Writes the record mark, records metrics and gives the packet back to
   /// its connection.
   void finish(PacketPtr p);
@@ -120,6 +135,9 @@ class Pipeline {
   const ProgramEntry* entry_of(const Program* program) const;
 
   ServerMetrics& metrics_;
+  const bool inline_calls_;
+  std::atomic<std::uint64_t> inline_done_{0};        // answered where parsed
+  std::atomic<std::uint64_t> inline_handed_off_{0};  // tried, then run by persist
   std::vector<ProgramEntry> programs_;
   PacketPool packets_;
   pool::BufferPool request_pool_;

@@ -82,6 +82,27 @@ class Program {
   /// Persist stage: performs the call and encodes the result body into `out`.
   /// Returns the storage status for metrics ("replies by status").
   virtual storage::Status execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) = 0;
+
+  /// Inline execution (docs/architecture.md "Inline calls"): true when the
+  /// call is one try_execute_inline() may answer on the network thread that
+  /// decoded it (reads of metadata or cached data).  Parse stage; default
+  /// false.
+  virtual bool may_run_inline(const CallContext& ctx, const ArgSlot& args) const {
+    (void)ctx, (void)args;
+    return false;
+  }
+
+  /// Runs a call may_run_inline() accepted, after validate(), on a thread
+  /// that must never wait (the network thread): the same result as
+  /// execute(), or nullopt when the answer is not in memory (the Backend's
+  /// try_* calls said kWouldBlock).  On nullopt the pipeline rewinds `out`
+  /// to where it was and runs execute() on a persist thread, so it must
+  /// not have changed anything else.  Default: nullopt.
+  virtual std::optional<storage::Status> try_execute_inline(CallContext& ctx, ArgSlot& args,
+                                                            xdr::XdrEncoder& out) {
+    (void)ctx, (void)args, (void)out;
+    return std::nullopt;
+  }
 };
 
 }  // namespace nasd::server

@@ -141,6 +141,42 @@ class Backend {
   virtual Status commit(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
                         std::uint32_t count, WccData* wcc) = 0;
   // ------------------------------------------------------------------
+  // Non-blocking attempts, for a network thread that must never wait
+  // (inline execution, docs/architecture.md "Inline calls").  Each is the
+  // call of the same name above, with the same results, except that when the
+  // answer is not already in memory -- the handle's descriptor not in the
+  // handle cache, the name not in the kernel's dentry cache, the data not in
+  // the page cache -- it returns kWouldBlock without having changed anything
+  // (its out-parameters are then unspecified), and the caller runs the ordinary call on a
+  // thread that may block.  The default answers kWouldBlock always.
+
+  /// GETATTR that never waits on disk; kWouldBlock as described above.
+  virtual Status try_getattr(const FileHandle& fh, Attr* out) {
+    (void)fh, (void)out;
+    return Status::kWouldBlock;
+  }
+  /// LOOKUP that never waits on disk; kWouldBlock as described above.
+  virtual Status try_lookup(const Credentials& cred, const FileHandle& dir, std::string_view name,
+                            FileHandle* out, Attr* obj_attr, std::optional<Attr>* dir_attr) {
+    (void)cred, (void)dir, (void)name, (void)out, (void)obj_attr, (void)dir_attr;
+    return Status::kWouldBlock;
+  }
+  /// ACCESS that never waits on disk; kWouldBlock as described above.
+  virtual Status try_access(const Credentials& cred, const FileHandle& fh, std::uint32_t requested,
+                            std::uint32_t* granted, std::optional<Attr>* attr) {
+    (void)cred, (void)fh, (void)requested, (void)granted, (void)attr;
+    return Status::kWouldBlock;
+  }
+  /// READ that never waits on disk (RWF_NOWAIT): kWouldBlock unless all the
+  /// bytes asked for (up to end of file) are in the page cache.
+  virtual Status try_read(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
+                          std::span<std::uint8_t> dst, std::uint32_t* count, bool* eof,
+                          std::optional<Attr>* attr) {
+    (void)cred, (void)fh, (void)offset, (void)dst, (void)count, (void)eof, (void)attr;
+    return Status::kWouldBlock;
+  }
+
+  // ------------------------------------------------------------------
   // NFSv4.2 (RFC 7862) and extended attributes (RFC 8276).  The I/O calls
   // act on regular files only (directories kIsDir, others kInval) and open
   // the file as the client, like read()/write().

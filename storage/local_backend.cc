@@ -149,11 +149,38 @@ bool is_dot_or_dotdot(std::string_view name) { return name == "." || name == "..
 
 /// openat2 for exactly one component below `dirfd`, never following symlinks
 /// or leaving the directory / filesystem.
-int open_beneath(int dirfd, const char* name, std::uint64_t flags) {
+int open_beneath(int dirfd, const char* name, std::uint64_t flags, std::uint64_t resolve = 0) {
   struct open_how how {};
   how.flags = flags | O_CLOEXEC;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV |
+                resolve;
   return static_cast<int>(syscall(SYS_openat2, dirfd, name, &how, sizeof(how)));
+}
+
+/// Reads up to dst.size() bytes at `offset` from the page cache only
+/// (preadv2 RWF_NOWAIT).  Returns the byte count, or -EAGAIN when any of the
+/// bytes up to min(offset + dst.size(), `size`) is not cached (a short
+/// answer would cost the client another READ) or the file system cannot
+/// tell (no RWF_NOWAIT support), or -errno.
+long read_cached(int fd, std::uint64_t offset, std::span<std::uint8_t> dst, off_t size) {
+  const std::uint64_t end = static_cast<std::uint64_t>(std::max<off_t>(size, 0));
+  const std::size_t want =
+      offset >= end ? 0 : static_cast<std::size_t>(std::min<std::uint64_t>(dst.size(), end - offset));
+  std::size_t got = 0;
+  while (got < want) {
+    struct iovec iov = {dst.data() + got, want - got};
+    const ssize_t n = ::preadv2(fd, &iov, 1, static_cast<off_t>(offset + got), RWF_NOWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      // EOPNOTSUPP: no RWF_NOWAIT here (tmpfs); EINVAL: not on this kernel or
+      // a bad offset.  Either way the ordinary read gives the real answer.
+      if (errno == EOPNOTSUPP || errno == EINVAL) return -EAGAIN;
+      return -errno;
+    }
+    if (n == 0) break;  // the file shrank meanwhile: end of file
+    got += static_cast<std::size_t>(n);
+  }
+  return static_cast<long>(got);
 }
 
 SipKey random_key() {
@@ -252,7 +279,7 @@ Status LocalBackend::make_handle(const ExportRoot& exp, int dirfd, const char* n
   return codec_->encode(exp.id, kh.fh.handle_type, {kh.fh.f_handle, kh.fh.handle_bytes}, out);
 }
 
-Status LocalBackend::resolve(const FileHandle& fh, Resolved* out) {
+Status LocalBackend::resolve(const FileHandle& fh, Resolved* out, Wait wait) {
   DecodedHandle d;
   if (Status s = codec_->decode(fh, &d); s != Status::kOk) return s;
   out->exp = find_export(d.export_id);
@@ -268,6 +295,8 @@ Status LocalBackend::resolve(const FileHandle& fh, Resolved* out) {
     handle_cache_.erase(fh.bytes());
     out->fd.reset();
   }
+  // open_by_handle_at may read the inode from disk.
+  if (wait == Wait::kNever) return Status::kWouldBlock;
   KernelHandle kh;
   kh.fh.handle_bytes = static_cast<unsigned>(d.kernel_bytes.size());
   kh.fh.handle_type = d.handle_type;
@@ -299,7 +328,8 @@ Status LocalBackend::resolve_dir(const FileHandle& fh, Resolved* out) {
   return S_ISDIR(out->st.st_mode) ? Status::kOk : Status::kNotDir;
 }
 
-Status LocalBackend::open_child(const Resolved& dir, const std::string& name, Resolved* out) {
+Status LocalBackend::open_child(const Resolved& dir, const std::string& name, Resolved* out,
+                                Wait wait) {
   out->exp = dir.exp;
   if (name == ".." && dir.is_root()) {
     out->fd.reset(::openat(dir.fd.get(), ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -308,9 +338,14 @@ Status LocalBackend::open_child(const Resolved& dir, const std::string& name, Re
     // export (other than the root) is inside the export too.
     out->fd.reset(::openat(dir.fd.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
   } else {
-    out->fd.reset(open_beneath(dir.fd.get(), name.c_str(), O_PATH | O_NOFOLLOW));
+    out->fd.reset(open_beneath(dir.fd.get(), name.c_str(), O_PATH | O_NOFOLLOW,
+                               wait == Wait::kNever ? RESOLVE_CACHED : 0));
   }
-  if (!out->fd.valid()) return errno_status();
+  if (!out->fd.valid()) {
+    // RESOLVE_CACHED: the walk would have needed the disk.
+    if (wait == Wait::kNever && errno == EAGAIN) return Status::kWouldBlock;
+    return errno_status();
+  }
   if (!fd_stat(out->fd.get(), &out->st, &out->stamp)) return errno_status();
   if (out->st.st_dev != dir.exp->dev) return Status::kXdev;
   return Status::kOk;
@@ -440,8 +475,16 @@ Status LocalBackend::export_of(const FileHandle& fh, std::uint32_t* export_id) {
 }
 
 Status LocalBackend::getattr(const FileHandle& fh, Attr* out) {
+  return getattr_as(fh, out, Wait::kMay);
+}
+
+Status LocalBackend::try_getattr(const FileHandle& fh, Attr* out) {
+  return getattr_as(fh, out, Wait::kNever);
+}
+
+Status LocalBackend::getattr_as(const FileHandle& fh, Attr* out, Wait wait) {
   Resolved r;
-  if (Status s = resolve(fh, &r); s != Status::kOk) return s;
+  if (Status s = resolve(fh, &r, wait); s != Status::kOk) return s;
   *out = to_attr(r.st);
   return Status::kOk;
 }
@@ -462,9 +505,21 @@ Status LocalBackend::setattr(const Credentials& cred, const FileHandle& fh, cons
 
 Status LocalBackend::lookup(const Credentials& cred, const FileHandle& dir, std::string_view name,
                             FileHandle* out, Attr* obj_attr, std::optional<Attr>* dir_attr) {
+  return lookup_as(cred, dir, name, out, obj_attr, dir_attr, Wait::kMay);
+}
+
+Status LocalBackend::try_lookup(const Credentials& cred, const FileHandle& dir,
+                                std::string_view name, FileHandle* out, Attr* obj_attr,
+                                std::optional<Attr>* dir_attr) {
+  return lookup_as(cred, dir, name, out, obj_attr, dir_attr, Wait::kNever);
+}
+
+Status LocalBackend::lookup_as(const Credentials& cred, const FileHandle& dir,
+                               std::string_view name, FileHandle* out, Attr* obj_attr,
+                               std::optional<Attr>* dir_attr, Wait wait) {
   if (Status s = check_name(name); s != Status::kOk) return s;
   Resolved d;
-  if (Status s = resolve(dir, &d); s != Status::kOk) return s;
+  if (Status s = resolve(dir, &d, wait); s != Status::kOk) return s;
   if (dir_attr) *dir_attr = to_attr(d.st);
   if (!S_ISDIR(d.st.st_mode)) return Status::kNotDir;
   const std::string n(name);
@@ -472,7 +527,7 @@ Status LocalBackend::lookup(const Credentials& cred, const FileHandle& dir, std:
   {
     CredentialsGuard g(cred);
     if (!g.ok()) return kNoIdentity;
-    if (!is_dot_or_dotdot(n)) {
+    if (!is_dot_or_dotdot(n) && wait == Wait::kMay) {
       // Known inode: one statx as the client names it (fresh attributes),
       // its cached handle (checked against the same statx) spares the open.
       struct stat st {};
@@ -483,17 +538,34 @@ Status LocalBackend::lookup(const Credentials& cred, const FileHandle& dir, std:
         return Status::kOk;
       }
     }
-    if (Status s = open_child(d, n, &child); s != Status::kOk) return s;
+    // kNever: a statx by name could read the directory from disk; the
+    // RESOLVE_CACHED open cannot.
+    if (Status s = open_child(d, n, &child, wait); s != Status::kOk) return s;
   }
   if (Status s = handle_of(child, out); s != Status::kOk) return s;
+  // A LOOKUP is mostly followed by calls on what it found (GETATTR, ACCESS,
+  // READ): keep the descriptor, so they resolve without open_by_handle_at.
+  handle_cache_.insert(out->bytes(), child.fd.shared());
   if (obj_attr) *obj_attr = to_attr(child.st);
   return Status::kOk;
 }
 
 Status LocalBackend::access(const Credentials& cred, const FileHandle& fh, std::uint32_t requested,
                             std::uint32_t* granted, std::optional<Attr>* attr) {
+  return access_as(cred, fh, requested, granted, attr, Wait::kMay);
+}
+
+Status LocalBackend::try_access(const Credentials& cred, const FileHandle& fh,
+                                std::uint32_t requested, std::uint32_t* granted,
+                                std::optional<Attr>* attr) {
+  return access_as(cred, fh, requested, granted, attr, Wait::kNever);
+}
+
+Status LocalBackend::access_as(const Credentials& cred, const FileHandle& fh,
+                               std::uint32_t requested, std::uint32_t* granted,
+                               std::optional<Attr>* attr, Wait wait) {
   Resolved r;
-  if (Status s = resolve(fh, &r); s != Status::kOk) return s;
+  if (Status s = resolve(fh, &r, wait); s != Status::kOk) return s;
   if (attr) *attr = to_attr(r.st);
   const bool dir = S_ISDIR(r.st.st_mode);
   CredentialsGuard g(cred);
@@ -534,17 +606,35 @@ Status LocalBackend::readlink(const Credentials& /*cred*/, const FileHandle& fh,
 Status LocalBackend::read(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
                           std::span<std::uint8_t> dst, std::uint32_t* count, bool* eof,
                           std::optional<Attr>* attr) {
+  return read_as(cred, fh, offset, dst, count, eof, attr, Wait::kMay);
+}
+
+Status LocalBackend::try_read(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
+                              std::span<std::uint8_t> dst, std::uint32_t* count, bool* eof,
+                              std::optional<Attr>* attr) {
+  return read_as(cred, fh, offset, dst, count, eof, attr, Wait::kNever);
+}
+
+Status LocalBackend::read_as(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
+                             std::span<std::uint8_t> dst, std::uint32_t* count, bool* eof,
+                             std::optional<Attr>* attr, Wait wait) {
   *count = 0;
   *eof = false;
   Resolved r;
-  if (Status s = resolve(fh, &r); s != Status::kOk) return s;
+  if (Status s = resolve(fh, &r, wait); s != Status::kOk) return s;
   if (attr) *attr = to_attr(r.st);
   if (S_ISDIR(r.st.st_mode)) return Status::kIsDir;
   if (!S_ISREG(r.st.st_mode)) return Status::kInval;
   UniqueFd io;
   if (Status s = open_for_io(cred, r, O_RDONLY, &io); s != Status::kOk) return s;
   if (dst.size() > UINT32_MAX) dst = dst.first(UINT32_MAX);
-  long n = io_.read(io.get(), offset, dst);
+  long n;
+  if (wait == Wait::kNever) {
+    n = read_cached(io.get(), offset, dst, r.st.st_size);
+    if (n == -EAGAIN) return Status::kWouldBlock;
+  } else {
+    n = io_.read(io.get(), offset, dst);
+  }
   if (n < 0) return status_from_errno(static_cast<int>(-n));
   *count = static_cast<std::uint32_t>(n);
   struct stat st {};

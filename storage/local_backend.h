@@ -121,6 +121,19 @@ class LocalBackend : public Backend {
   Status commit(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
                 std::uint32_t count, WccData* wcc) override;
 
+  // Non-blocking attempts (Backend::try_*): kWouldBlock when the handle's
+  // descriptor is not in the handle cache, the name is not in the dentry
+  // cache (openat2 RESOLVE_CACHED) or the data is not in the page cache
+  // (preadv2 RWF_NOWAIT, also when only part of it is).
+  Status try_getattr(const FileHandle& fh, Attr* out) override;
+  Status try_lookup(const Credentials& cred, const FileHandle& dir, std::string_view name,
+                    FileHandle* out, Attr* obj_attr, std::optional<Attr>* dir_attr) override;
+  Status try_access(const Credentials& cred, const FileHandle& fh, std::uint32_t requested,
+                    std::uint32_t* granted, std::optional<Attr>* attr) override;
+  Status try_read(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
+                  std::span<std::uint8_t> dst, std::uint32_t* count, bool* eof,
+                  std::optional<Attr>* attr) override;
+
   // NFSv4.2 / xattrs (storage/local_backend_42.cc)
   Status seek(const Credentials& cred, const FileHandle& fh, std::uint64_t offset, bool data,
               std::uint64_t* result, bool* eof) override;
@@ -171,7 +184,14 @@ class LocalBackend : public Backend {
     bool is_root() const { return st.st_dev == exp->dev && st.st_ino == exp->ino; }
   };
 
-  Status resolve(const FileHandle& fh, Resolved* out);
+  /// Whether a call may wait on disk (kMay) or must answer kWouldBlock
+  /// instead (kNever: the Backend::try_* calls).
+  enum class Wait : std::uint8_t { kMay, kNever };
+
+  /// The object a handle names: from the handle cache, else (kMay only)
+  /// open_by_handle_at.  kStale when gone, kWouldBlock when not cached and
+  /// `wait` is kNever.
+  Status resolve(const FileHandle& fh, Resolved* out, Wait wait = Wait::kMay);
   Status resolve_dir(const FileHandle& fh, Resolved* out);
   const ExportRoot* find_export(std::uint32_t id);
   /// Handle for `name` relative to `dirfd` ("" = dirfd itself), not following symlinks.
@@ -190,8 +210,20 @@ class LocalBackend : public Backend {
   /// increase strictly.
   std::shared_ptr<const DirSnapshot> read_listing(int fd, const Resolved& d,
                                                   const struct timespec& before);
-  /// Opens child `name` of `dir` as O_PATH under the guard already held by the caller.
-  Status open_child(const Resolved& dir, const std::string& name, Resolved* out);
+  /// Opens child `name` of `dir` as O_PATH under the guard already held by
+  /// the caller.  With kNever the walk must be served from the dentry cache
+  /// (RESOLVE_CACHED), else kWouldBlock.
+  Status open_child(const Resolved& dir, const std::string& name, Resolved* out,
+                    Wait wait = Wait::kMay);
+  // The calls behind getattr/lookup/access/read and their try_* forms.
+  Status getattr_as(const FileHandle& fh, Attr* out, Wait wait);
+  Status lookup_as(const Credentials& cred, const FileHandle& dir, std::string_view name,
+                   FileHandle* out, Attr* obj_attr, std::optional<Attr>* dir_attr, Wait wait);
+  Status access_as(const Credentials& cred, const FileHandle& fh, std::uint32_t requested,
+                   std::uint32_t* granted, std::optional<Attr>* attr, Wait wait);
+  Status read_as(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
+                 std::span<std::uint8_t> dst, std::uint32_t* count, bool* eof,
+                 std::optional<Attr>* attr, Wait wait);
   /// Finishes a create-type call: looks up `name`, fills handle and attrs.
   Status finish_new(const Credentials& cred, Resolved& dir, const std::string& name,
                     FileHandle* out, Attr* obj_attr, Resolved* child);

@@ -78,6 +78,7 @@ const char* status_name(Status s) {
     case Status::kBadType: return "BADTYPE";
     case Status::kJukebox: return "JUKEBOX";
     case Status::kServerFault: return "SERVERFAULT";
+    case Status::kWouldBlock: return "WOULDBLOCK";
   }
   return "UNKNOWN";
 }

@@ -43,7 +43,9 @@ enum class Status : std::uint8_t {
   kTooSmall,      // reply buffer too small for one entry -> NFS3ERR_TOOSMALL
   kBadType,       // MKNOD of an unsupported type -> NFS3ERR_BADTYPE
   kJukebox,       // EAGAIN / resource busy, retry later -> NFS3ERR_JUKEBOX
-  kServerFault,   // anything else -> NFS3ERR_SERVERFAULT
+  kWouldBlock,    // a Backend::try_* call would have to wait: run the ordinary call instead
+                  // (never sent; if it were: NFS3ERR_JUKEBOX / NFS4ERR_DELAY)
+  kServerFault,   // anything else -> NFS3ERR_SERVERFAULT (last: ServerMetrics counts up to it)
 };
 
 /// Maps an errno value to a Status (unknown values -> kServerFault, except

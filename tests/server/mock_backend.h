@@ -84,6 +84,18 @@ class MockBackend : public storage::Backend {
               (const Credentials&, const FileHandle&, std::uint64_t, std::uint32_t,
                storage::WccData*),
               (override));
+  MOCK_METHOD(Status, try_getattr, (const FileHandle&, Attr*), (override));
+  MOCK_METHOD(Status, try_lookup,
+              (const Credentials&, const FileHandle&, std::string_view, FileHandle*, Attr*,
+               OptAttr*),
+              (override));
+  MOCK_METHOD(Status, try_access,
+              (const Credentials&, const FileHandle&, std::uint32_t, std::uint32_t*, OptAttr*),
+              (override));
+  MOCK_METHOD(Status, try_read,
+              (const Credentials&, const FileHandle&, std::uint64_t, std::span<std::uint8_t>,
+               std::uint32_t*, bool*, OptAttr*),
+              (override));
   // NFSv4.2 / xattrs
   MOCK_METHOD(Status, seek,
               (const Credentials&, const FileHandle&, std::uint64_t, bool, std::uint64_t*, bool*),

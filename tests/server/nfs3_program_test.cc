@@ -158,6 +158,35 @@ class Nfs3ProgramTest : public ::testing::Test {
     return o;
   }
 
+  /// Runs decode -> validate -> try_execute_inline like the pipeline's
+  /// inline path; `inline_status` is nullopt when the call would block.
+  /// `mark` is the reply position before the attempt.
+  struct InlineOutcome {
+    bool may_run_inline = false;
+    std::optional<Status> inline_status;
+    std::size_t mark = 0, end = 0;
+    std::vector<std::uint8_t> reply;
+  };
+  InlineOutcome call_inline(Proc proc, const std::function<void(xdr::XdrEncoder&)>& args) {
+    Wire req(1 << 18);
+    args(req.enc);
+    ctx_.header.proc = static_cast<std::uint32_t>(proc);
+    xdr::XdrDecoder in(req.enc.written());
+    ArgSlot slot;
+    InlineOutcome o;
+    EXPECT_EQ(program_.decode(ctx_, in, slot), DecodeResult::kOk);
+    o.may_run_inline = program_.may_run_inline(ctx_, slot);
+    std::vector<std::uint8_t> buf(program_.max_reply_size(ctx_, slot));
+    xdr::XdrEncoder out(buf);
+    EXPECT_TRUE(program_.validate(ctx_, slot, out));
+    o.mark = out.position();
+    if (o.may_run_inline) o.inline_status = program_.try_execute_inline(ctx_, slot, out);
+    o.end = out.position();
+    auto w = out.written();
+    o.reply.assign(w.begin(), w.end());
+    return o;
+  }
+
   static constexpr storage::Verifier kWriteverf = {0xa, 0xb, 0xc, 0xd, 1, 2, 3, 4};
   StrictMock<MockBackend> backend_;
   ExportRegistry registry_;
@@ -1150,6 +1179,114 @@ TEST(NfsStatusTest, MountStatusesFollowAppendixI) {
   EXPECT_EQ(static_cast<std::uint32_t>(to_mountstat3(Status::kStale)), 2u);
   EXPECT_EQ(static_cast<std::uint32_t>(to_mountstat3(Status::kAccess)), 13u);
   EXPECT_EQ(static_cast<std::uint32_t>(to_mountstat3(Status::kJukebox)), 10006u);
+}
+
+// --------------------------------------------------------------- inline calls
+
+auto read_arg(std::uint64_t offset, std::uint32_t count) {
+  return [offset, count](xdr::XdrEncoder& e) {
+    e.opaque(fh_in(1).bytes());
+    e.u64(offset);
+    e.u32(count);
+  };
+}
+
+TEST_F(Nfs3ProgramTest, OnlyReadOnlyProceduresMayRunInline) {
+  EXPECT_TRUE(call_inline(Proc::kNull, [](xdr::XdrEncoder&) {}).may_run_inline);
+  EXPECT_CALL(backend_, try_getattr(_, _)).WillRepeatedly(Return(Status::kWouldBlock));
+  EXPECT_CALL(backend_, try_lookup(_, _, _, _, _, _)).WillRepeatedly(Return(Status::kWouldBlock));
+  EXPECT_CALL(backend_, try_access(_, _, _, _, _)).WillRepeatedly(Return(Status::kWouldBlock));
+  EXPECT_CALL(backend_, try_read(_, _, _, _, _, _, _)).WillRepeatedly(Return(Status::kWouldBlock));
+  EXPECT_TRUE(call_inline(Proc::kGetattr, handle_arg(fh_in(1))).may_run_inline);
+  EXPECT_TRUE(call_inline(Proc::kLookup, dirop_arg(fh_in(1), "f")).may_run_inline);
+  EXPECT_TRUE(call_inline(Proc::kAccess, [](auto& e) {
+                e.opaque(fh_in(1).bytes());
+                e.u32(nfs3::kAccessRead);
+              }).may_run_inline);
+  EXPECT_TRUE(call_inline(Proc::kRead, read_arg(0, Nfs3Program::kInlineReadMax)).may_run_inline);
+  // A larger READ would hold the network thread for its copy.
+  EXPECT_FALSE(call_inline(Proc::kRead, read_arg(0, Nfs3Program::kInlineReadMax + 1)).may_run_inline);
+  EXPECT_FALSE(call_inline(Proc::kSetattr, [](auto& e) {
+                 e.opaque(fh_in(1).bytes());
+                 empty_sattr(e);
+                 e.boolean(false);
+               }).may_run_inline);
+  EXPECT_FALSE(call_inline(Proc::kWrite, [](auto& e) {
+                 e.opaque(fh_in(1).bytes());
+                 e.u64(0);
+                 e.u32(4);
+                 e.u32(0);
+                 e.opaque(std::vector<std::uint8_t>{1, 2, 3, 4});
+               }).may_run_inline);
+  EXPECT_FALSE(call_inline(Proc::kRemove, dirop_arg(fh_in(1), "f")).may_run_inline);
+}
+
+TEST_F(Nfs3ProgramTest, InlineGetattrEncodesWhatExecuteEncodes) {
+  const Attr a = make_attr(42);
+  EXPECT_CALL(backend_, getattr(Eq(fh_in(1, 7)), _))
+      .WillOnce(DoAll(SetArgPointee<1>(a), Return(Status::kOk)));
+  EXPECT_CALL(backend_, try_getattr(Eq(fh_in(1, 7)), _))
+      .WillOnce(DoAll(SetArgPointee<1>(a), Return(Status::kOk)));
+  Outcome executed = call(Proc::kGetattr, handle_arg(fh_in(1, 7)));
+  InlineOutcome inlined = call_inline(Proc::kGetattr, handle_arg(fh_in(1, 7)));
+  ASSERT_TRUE(inlined.inline_status.has_value());
+  EXPECT_EQ(*inlined.inline_status, Status::kOk);
+  EXPECT_EQ(inlined.reply, executed.reply);
+}
+
+TEST_F(Nfs3ProgramTest, InlineLookupErrorIsAnsweredInline) {
+  EXPECT_CALL(backend_, try_lookup(_, Eq(fh_in(1)), Eq("nope"), _, _, _))
+      .WillOnce(Return(Status::kNoEnt));
+  InlineOutcome o = call_inline(Proc::kLookup, dirop_arg(fh_in(1), "nope"));
+  ASSERT_TRUE(o.inline_status.has_value());
+  EXPECT_EQ(*o.inline_status, Status::kNoEnt);
+  xdr::XdrDecoder in(o.reply);
+  EXPECT_EQ(status_of(in), Nfsstat3::kNoEnt);
+}
+
+TEST_F(Nfs3ProgramTest, InlineReadThatWouldBlockLeavesTheReplyAsItWas) {
+  EXPECT_CALL(backend_, try_read(_, _, 100u, _, _, _, _)).WillOnce(Return(Status::kWouldBlock));
+  InlineOutcome o = call_inline(Proc::kRead, read_arg(100, 4096));
+  EXPECT_FALSE(o.inline_status.has_value());
+  EXPECT_EQ(o.end, o.mark);  // the space reserved for the data is given back
+}
+
+TEST_F(Nfs3ProgramTest, InlineReadOfCachedDataMatchesExecute) {
+  const std::string data = "cached bytes";
+  auto fill = [&](const storage::Credentials&, const FileHandle&, std::uint64_t,
+                  std::span<std::uint8_t> dst, std::uint32_t* count, bool* eof,
+                  std::optional<Attr>* attr) {
+    std::copy(data.begin(), data.end(), dst.begin());
+    *count = data.size();
+    *eof = true;
+    *attr = make_attr(5);
+    return Status::kOk;
+  };
+  EXPECT_CALL(backend_, read(_, _, 0u, _, _, _, _)).WillOnce(fill);
+  EXPECT_CALL(backend_, try_read(_, _, 0u, _, _, _, _)).WillOnce(fill);
+  Outcome executed = call(Proc::kRead, read_arg(0, 64));
+  InlineOutcome inlined = call_inline(Proc::kRead, read_arg(0, 64));
+  ASSERT_TRUE(inlined.inline_status.has_value());
+  EXPECT_EQ(inlined.reply, executed.reply);
+}
+
+TEST_F(Nfs3ProgramTest, InlineAccessOnReadOnlyExportStillDropsModifyBits) {
+  EXPECT_CALL(backend_, try_access(_, _, _, _, _))
+      .WillOnce([](const storage::Credentials&, const FileHandle&, std::uint32_t want,
+                   std::uint32_t* granted, std::optional<Attr>*) {
+        *granted = want;
+        return Status::kOk;
+      });
+  InlineOutcome o = call_inline(Proc::kAccess, [](auto& e) {
+    e.opaque(fh_in(2).bytes());  // export 2 is ro
+    e.u32(nfs3::kAccessRead | nfs3::kAccessModify);
+  });
+  ASSERT_TRUE(o.inline_status.has_value());
+  xdr::XdrDecoder in(o.reply);
+  EXPECT_EQ(status_of(in), Nfsstat3::kOk);
+  std::optional<Attr> a;
+  ASSERT_TRUE(nfs3::decode_post_op_attr(in, a));
+  EXPECT_EQ(in.u32(), nfs3::kAccessRead);
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -58,6 +60,38 @@ class EchoProgram : public Program {
  private:
   std::uint32_t version_;
   const char* name_;
+};
+
+// Program 400002 v1: ECHO as above, and may run inline.  try_execute_inline()
+// answers when `answer_inline` is set; otherwise it scribbles into the reply
+// and says it would block (the pipeline must rewind and use execute()).
+// Records which threads ran what.
+constexpr std::uint32_t kInlineProgram = 400002;
+class InlineEchoProgram : public EchoProgram {
+ public:
+  std::uint32_t number() const override { return kInlineProgram; }
+  bool may_run_inline(const CallContext&, const ArgSlot&) const override { return true; }
+  std::optional<storage::Status> try_execute_inline(CallContext& ctx, ArgSlot& args,
+                                                    xdr::XdrEncoder& out) override {
+    std::lock_guard lock(mu);
+    inline_threads.push_back(std::this_thread::get_id());
+    if (!answer_inline) {
+      out.u32(0xdeadbeef);
+      return std::nullopt;
+    }
+    return EchoProgram::execute(ctx, args, out);
+  }
+  storage::Status execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) override {
+    {
+      std::lock_guard lock(mu);
+      execute_threads.push_back(std::this_thread::get_id());
+    }
+    return EchoProgram::execute(ctx, args, out);
+  }
+
+  std::atomic<bool> answer_inline{true};
+  std::mutex mu;
+  std::vector<std::thread::id> inline_threads, execute_threads;
 };
 
 std::vector<std::uint8_t> call(std::uint32_t xid, std::uint32_t prog, std::uint32_t vers,
@@ -348,6 +382,96 @@ TEST_P(PipelineTest, ConnectionsBeyondTheLimitAreClosedAtOnce) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ADD_FAILURE() << "no connection accepted after one closed";
+}
+
+// ---- inline calls (Program::may_run_inline) ----
+
+const std::uint8_t kPayload[] = {0, 0, 0, 3, 'a', 'b', 'c', 0};
+
+TEST_P(PipelineTest, InlineCallIsAnsweredOnTheThreadThatParsedIt) {
+  InlineEchoProgram inl;
+  start({}, {}, {&inl});
+  auto s = connect();
+  asio::write(s, asio::buffer(frame(call(5, kInlineProgram, 1, 1, kPayload))));
+  auto r = read_reply(s);
+  EXPECT_EQ(r.xid, 5u);
+  EXPECT_EQ(r.rest, std::vector<std::uint8_t>(std::begin(kPayload), std::end(kPayload)));
+  std::lock_guard lock(inl.mu);
+  if (GetParam().validate > 0) {  // a validate stage: no inline path
+    EXPECT_TRUE(inl.inline_threads.empty());
+    EXPECT_EQ(inl.execute_threads.size(), 1u);
+    return;
+  }
+  ASSERT_EQ(inl.inline_threads.size(), 1u);
+  EXPECT_TRUE(inl.execute_threads.empty());
+  if (GetParam().parse == 0) {
+    EXPECT_EQ(inl.inline_threads[0], io_thread_.get_id());
+  }
+  EXPECT_EQ(counter("nasd_inline_calls_total{result=\"answered\"}"), 1);
+  EXPECT_EQ(counter("nasd_inline_calls_total{result=\"handed_off\"}"), 0);
+}
+
+TEST_P(PipelineTest, InlineCallThatWouldWaitRunsOnThePersistStage) {
+  InlineEchoProgram inl;
+  inl.answer_inline = false;
+  start({}, {}, {&inl});
+  auto s = connect();
+  asio::write(s, asio::buffer(frame(call(6, kInlineProgram, 1, 1, kPayload))));
+  auto r = read_reply(s);
+  EXPECT_EQ(r.xid, 6u);
+  EXPECT_EQ(r.accept_stat, 0u);
+  // Nothing of the abandoned attempt is left in the reply.
+  EXPECT_EQ(r.rest, std::vector<std::uint8_t>(std::begin(kPayload), std::end(kPayload)));
+  std::lock_guard lock(inl.mu);
+  ASSERT_EQ(inl.execute_threads.size(), 1u);
+  EXPECT_NE(inl.execute_threads[0], io_thread_.get_id());
+  if (GetParam().validate == 0) {
+    ASSERT_EQ(inl.inline_threads.size(), 1u);
+    EXPECT_NE(inl.execute_threads[0], inl.inline_threads[0]);
+    EXPECT_EQ(counter("nasd_inline_calls_total{result=\"handed_off\"}"), 1);
+  }
+  EXPECT_TRUE(all_returned());
+}
+
+TEST_P(PipelineTest, InlineCallsCanBeTurnedOff) {
+  InlineEchoProgram inl;
+  PipelineConfig pc;
+  pc.inline_calls = false;
+  start(pc, {}, {&inl});
+  auto s = connect();
+  asio::write(s, asio::buffer(frame(call(7, kInlineProgram, 1, 1, kPayload))));
+  EXPECT_EQ(read_reply(s).rest, std::vector<std::uint8_t>(std::begin(kPayload), std::end(kPayload)));
+  std::lock_guard lock(inl.mu);
+  EXPECT_TRUE(inl.inline_threads.empty());
+  EXPECT_EQ(inl.execute_threads.size(), 1u);
+}
+
+TEST_P(PipelineTest, InlineCallWithoutAFreeReplyBufferWaitsOnThePersistStage) {
+  InlineEchoProgram inl;
+  PipelineConfig pc;
+  pc.reply_pool_bytes = 32u << 10;  // two 16 KiB echo replies
+  start(pc, {}, {&inl});
+  std::vector<pool::PooledBuffer> held;
+  while (auto b = pipeline_->reply_pool().try_take(4100 + Pipeline::kReplyHeaderBytes)) {
+    held.push_back(std::move(b));
+  }
+  ASSERT_FALSE(held.empty());
+  auto s = connect();
+  asio::write(s, asio::buffer(frame(call(8, kInlineProgram, 1, 1, kPayload))));
+  // The call waits on the persist stage (never on the network thread) until
+  // the buffers come back.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  held.clear();
+  auto r = read_reply(s);
+  EXPECT_EQ(r.xid, 8u);
+  EXPECT_EQ(r.rest, std::vector<std::uint8_t>(std::begin(kPayload), std::end(kPayload)));
+  std::lock_guard lock(inl.mu);
+  EXPECT_TRUE(inl.inline_threads.empty());  // handed off before validate
+  EXPECT_EQ(inl.execute_threads.size(), 1u);
+  if (GetParam().validate == 0) {
+    EXPECT_EQ(counter("nasd_inline_calls_total{result=\"handed_off\"}"), 1);
+  }
+  EXPECT_TRUE(all_returned());
 }
 
 INSTANTIATE_TEST_SUITE_P(StageThreading, PipelineTest,
