@@ -2,8 +2,10 @@
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 
 #include <cstring>
@@ -82,8 +84,8 @@ void Connection::fail(const char* why) {
       --in_flight_;
     }
     deferred_.clear();
-    // A write in progress still uses the front reply; its completion drops it.
-    while (replies_.size() > (writing_ ? 1u : 0u)) {
+    // No send is under way (write_next() runs on this strand too): all go.
+    while (!replies_.empty()) {
       dropped.push_back(std::move(replies_.back()));
       replies_.pop_back();
       --in_flight_;
@@ -420,8 +422,9 @@ std::vector<PacketPtr> Connection::take_fitting_deferred() {
   return ready;
 }
 
-void Connection::call_done(std::unique_lock<std::mutex>& lock, std::size_t charged) {
-  --in_flight_;
+void Connection::call_done(std::unique_lock<std::mutex>& lock, std::size_t charged,
+                           std::size_t calls) {
+  in_flight_ -= calls;
   charged_ -= charged;
   std::vector<PacketPtr> ready;
   if (charged != 0 && !deferred_.empty() && !out_closed_) ready = take_fitting_deferred();
@@ -454,7 +457,12 @@ void Connection::send_reply(PacketPtr packet) {
     packet.reset();
     return call_done(lock, charged);
   }
-  if (!writing_ && replies_.empty()) {
+  // A reply made on this connection's strand (a call answered inline while
+  // the strand works through the calls read together) waits for the end of
+  // the strand's turn: write_next() then sends all of them with one
+  // sendmsg(2).  A reply from a persist thread goes out at once.
+  const bool on_strand = strand_.running_in_this_thread();
+  if (!writing_ && replies_.empty() && !on_strand) {
     // Nothing queued ahead: send from this thread, without blocking.
     const std::size_t len = rpc::kRecordMarkBytes + packet->out->position();
     const ssize_t n = ::send(socket_.native_handle(), packet->reply.data(), len,
@@ -475,43 +483,79 @@ void Connection::send_reply(PacketPtr packet) {
   if (writing_) return;
   writing_ = true;
   lock.unlock();
+  // From the strand itself this only queues behind the running handler:
+  // no other thread is woken.
   asio::post(strand_, [self = shared_from_this()] { self->write_next(); });
 }
 
 void Connection::write_next() {
   std::unique_lock lock(out_mu_);
-  if (out_closed_ || replies_.empty()) {
-    writing_ = false;
-    return;
+  for (;;) {
+    if (out_closed_ || replies_.empty()) {
+      writing_ = false;
+      return;
+    }
+    // Gather the queued replies (the front one from where a partial send
+    // left it).  Other threads only append while writing_ is set, which
+    // leaves these elements in place, so the send runs unlocked.
+    std::array<iovec, kWriteBatch> iov;
+    std::size_t count = 0, total = 0;
+    for (const PacketPtr& p : replies_) {
+      if (count == iov.size()) break;
+      const std::size_t skip = count == 0 ? front_sent_ : 0;
+      const std::size_t len = rpc::kRecordMarkBytes + p->out->position() - skip;
+      iov[count++] = {p->reply.data() + skip, len};
+      total += len;
+    }
+    lock.unlock();
+    msghdr msg{};
+    msg.msg_iov = iov.data();
+    msg.msg_iovlen = count;
+    ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    const int err = errno;
+    lock.lock();
+    if (n < 0 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
+      writing_ = false;
+      lock.unlock();
+      return fail("write error");
+    }
+    // Done with every reply sent whole: buffers back first, then the charge.
+    std::size_t sent = n > 0 ? static_cast<std::size_t>(n) : 0;
+    std::size_t done = 0, released = 0;
+    while (sent > 0) {
+      PacketPtr& front = replies_.front();
+      const std::size_t left = rpc::kRecordMarkBytes + front->out->position() - front_sent_;
+      if (sent < left) {
+        front_sent_ += sent;
+        break;
+      }
+      sent -= left;
+      front_sent_ = 0;
+      released += front->charged_reply_bytes;
+      ++done;
+      replies_.pop_front();  // returns the packet and its buffers
+    }
+    if (done != 0) {
+      call_done(lock, released, done);  // unlocks
+      lock.lock();
+    }
+    if (n >= 0 && static_cast<std::size_t>(n) == total) continue;  // more may have come
+    if (n < 0 && err == EINTR) continue;
+    break;  // the socket's buffer is full: wait until it drains
   }
-  Packet& p = *replies_.front();
-  const std::size_t len = rpc::kRecordMarkBytes + p.out->position();
-  auto rest = asio::buffer(p.reply.data() + front_sent_, len - front_sent_);
   lock.unlock();
   arm(write_deadline_, limits_.record_timeout, ConnectionTimeout::kWrite);
-  asio::async_write(socket_, rest,
-                    asio::bind_executor(strand_, [self = shared_from_this()](
-                                                     const boost::system::error_code& ec, std::size_t) {
-                      disarm(self->write_deadline_);
-                      PacketPtr done;
-                      {
-                        std::unique_lock lock(self->out_mu_);
-                        done = std::move(self->replies_.front());
-                        self->replies_.pop_front();
-                        self->front_sent_ = 0;
-                        const std::size_t charged = done->charged_reply_bytes;
-                        done.reset();  // the buffer goes back before the charge
-                        self->call_done(lock, charged);
-                      }
-                      if (ec) {
-                        std::lock_guard lock(self->out_mu_);
-                        self->writing_ = false;
-                      } else {
-                        self->write_next();
-                        return;
-                      }
-                      self->fail("write error");
-                    }));
+  socket_.async_wait(asio::ip::tcp::socket::wait_write,
+                     asio::bind_executor(strand_, [self = shared_from_this()](
+                                                      const boost::system::error_code& ec) {
+                       disarm(self->write_deadline_);
+                       if (!ec) return self->write_next();
+                       {
+                         std::lock_guard lock(self->out_mu_);
+                         self->writing_ = false;
+                       }
+                       self->fail("write error");
+                     }));
 }
 
 }  // namespace nasd::server

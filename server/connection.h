@@ -107,13 +107,15 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   /// reports a returned resource.
   template <class Source>
   void park(Waiting what, Source& source);
-  /// Starts the asynchronous write of the front queued reply (strand).
+  /// Sends the queued replies, up to kWriteBatch with each sendmsg(2),
+  /// until none is left, or waits (asynchronously) for the socket to drain
+  /// and goes on (strand; writing_ is set while it runs or waits).
   void write_next();
-  /// Called with out_mu_ held when a call finished (its reply written or
-  /// dropped) with `charged` bytes charged to the output budget: resubmits
-  /// deferred calls that now fit and resumes a reader parked on the
-  /// in-flight or output limit.  Returns with the lock released.
-  void call_done(std::unique_lock<std::mutex>& lock, std::size_t charged);
+  /// Called with out_mu_ held when `calls` calls finished (their replies
+  /// written or dropped) with `charged` bytes charged to the output budget
+  /// in all: resubmits deferred calls that now fit and resumes a reader
+  /// parked on the in-flight or output limit.  Returns with the lock released.
+  void call_done(std::unique_lock<std::mutex>& lock, std::size_t charged, std::size_t calls = 1);
   /// Deferred calls, oldest first, whose replies now fit the budget, charged
   /// (out_mu_ held).
   std::vector<PacketPtr> take_fitting_deferred();
@@ -166,7 +168,8 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   std::deque<PacketPtr> replies_;  // finished calls waiting to be written (front: being written)
   std::size_t front_sent_ = 0;     // bytes of the front reply already sent
   std::size_t in_flight_ = 0;      // calls submitted and not yet written
-  bool writing_ = false;           // an asynchronous write is in progress
+  static constexpr std::size_t kWriteBatch = 64;  // replies gathered into one sendmsg
+  bool writing_ = false;           // write_next() is queued, running or waiting for the socket
   bool out_closed_ = false;        // socket closed: drop replies
   bool parked_in_flight_ = false;  // the reader waits for in_flight_ to drop
   bool parked_output_ = false;     // the reader waits for the output budget

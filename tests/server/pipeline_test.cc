@@ -474,6 +474,41 @@ TEST_P(PipelineTest, InlineCallWithoutAFreeReplyBufferWaitsOnThePersistStage) {
   EXPECT_TRUE(all_returned());
 }
 
+TEST_P(PipelineTest, InlineRepliesOfPipelinedCallsAllArriveWhenTheClientReadsLate) {
+  InlineEchoProgram inl;
+  start({}, {}, {&inl});
+  auto s = connect();
+  // 400 calls with 4 KiB echoes (1.6 MiB of replies) sent at once and read
+  // only later: the replies batched on the strand fill the socket, the
+  // connection waits for it to drain and goes on.
+  constexpr std::uint32_t kCalls = 400;
+  std::vector<std::uint8_t> wire;
+  for (std::uint32_t i = 0; i < kCalls; ++i) {
+    std::vector<std::uint8_t> body(4 + 4000);
+    xdr::XdrEncoder e(body);
+    std::vector<std::uint8_t> data(4000, static_cast<std::uint8_t>(i));
+    e.opaque(data);
+    auto f = frame(call(i, kInlineProgram, 1, 1, body));
+    wire.insert(wire.end(), f.begin(), f.end());
+  }
+  std::jthread writer([&] { asio::write(s, asio::buffer(wire)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::set<std::uint32_t> seen;
+  for (std::uint32_t i = 0; i < kCalls; ++i) {
+    auto r = read_reply(s);
+    ASSERT_EQ(r.accept_stat, 0u);
+    xdr::XdrDecoder d(r.rest);
+    auto data = d.opaque(4096);
+    ASSERT_EQ(data.size(), 4000u);
+    EXPECT_EQ(data[0], static_cast<std::uint8_t>(r.xid));
+    EXPECT_EQ(data[3999], static_cast<std::uint8_t>(r.xid));
+    seen.insert(r.xid);
+  }
+  writer.join();
+  EXPECT_EQ(seen.size(), kCalls);
+  EXPECT_TRUE(all_returned());
+}
+
 INSTANTIATE_TEST_SUITE_P(StageThreading, PipelineTest,
                          ::testing::Values(Threading{0, 0}, Threading{2, 2}, Threading{1, 0}),
                          [](const ::testing::TestParamInfo<Threading>& info) {
