@@ -70,8 +70,9 @@ void PooledBuffer::release() {
   capacity_ = 0;
 }
 
-BufferPool::BufferPool(std::size_t capacity_bytes, PoolCacheLimits cache)
-    : capacity_bytes_(capacity_bytes), cache_(cache) {}
+BufferPool::BufferPool(std::size_t capacity_bytes, PoolCacheLimits cache,
+                       std::size_t large_capacity_bytes)
+    : capacity_bytes_(capacity_bytes), large_capacity_bytes_(large_capacity_bytes), cache_(cache) {}
 
 BufferPool::~BufferPool() { assert(stats_.in_use_buffers == 0); }
 
@@ -82,38 +83,58 @@ std::size_t BufferPool::class_for(std::size_t size) {
   return kClassSizes.size();
 }
 
+bool BufferPool::can_ever_take(std::size_t size) const {
+  const std::size_t cls = class_for(size);
+  return cls < kClassSizes.size() && kClassSizes[cls] <= capacity_bytes_ &&
+         (!large(cls) || kClassSizes[cls] <= large_capacity_bytes_);
+}
+
+void BufferPool::shrink_cache_locked() {
+  for (std::size_t c = kClassSizes.size(); c-- > 0;) {
+    const auto over = [&] {
+      return stats_.in_use_bytes + stats_.cached_bytes > capacity_bytes_ ||
+             (large(c) &&
+              stats_.large_in_use_bytes + stats_.large_cached_bytes > large_capacity_bytes_);
+    };
+    while (!free_[c].empty() && over()) {
+      free_[c].pop_back();
+      stats_.cached_bytes -= kClassSizes[c];
+      if (large(c)) stats_.large_cached_bytes -= kClassSizes[c];
+      --stats_.cached_buffers;
+      low_water_[c] = std::min(low_water_[c], free_[c].size());
+    }
+  }
+}
+
 PooledBuffer BufferPool::try_take(std::size_t size) {
   const std::size_t cls = class_for(size);
   std::unique_lock lock(mu_);
-  if (cls == kClassSizes.size() || stats_.in_use_bytes + kClassSizes[cls] > capacity_bytes_) {
+  if (cls == kClassSizes.size() || stats_.in_use_bytes + kClassSizes[cls] > capacity_bytes_ ||
+      (large(cls) && stats_.large_in_use_bytes + kClassSizes[cls] > large_capacity_bytes_)) {
     ++stats_.failures;
     return {};
   }
   const std::size_t bytes = kClassSizes[cls];
+  const std::size_t large_bytes = large(cls) ? bytes : 0;
   // Count the buffer as handed out before the lock may be dropped for the
   // allocation below, so concurrent takes cannot both pass the budget check.
   ++stats_.takes;
   ++stats_.in_use_buffers;
   stats_.in_use_bytes += bytes;
+  stats_.large_in_use_bytes += large_bytes;
   stats_.high_water_bytes = std::max(stats_.high_water_bytes, stats_.in_use_bytes);
   Block data;
   if (!free_[cls].empty()) {
     data = std::move(free_[cls].back());
     free_[cls].pop_back();
     stats_.cached_bytes -= bytes;
+    stats_.large_cached_bytes -= large_bytes;
     --stats_.cached_buffers;
     low_water_[cls] = std::min(low_water_[cls], free_[cls].size());
   } else {
-    // Make room in the cache budget: drop cached buffers of other classes so
-    // that handed-out plus cached memory stays within the capacity.
-    for (std::size_t c = kClassSizes.size(); c-- > 0;) {
-      while (!free_[c].empty() && stats_.in_use_bytes + stats_.cached_bytes > capacity_bytes_) {
-        free_[c].pop_back();
-        stats_.cached_bytes -= kClassSizes[c];
-        --stats_.cached_buffers;
-        low_water_[c] = std::min(low_water_[c], free_[c].size());
-      }
-    }
+    // Make room: drop cached buffers of other classes so that handed-out
+    // plus cached memory stays within the budgets.
+    shrink_cache_locked();
     ++stats_.allocations;
     lock.unlock();
     data = allocate(cls);
@@ -122,6 +143,7 @@ PooledBuffer BufferPool::try_take(std::size_t size) {
       --stats_.takes;
       --stats_.in_use_buffers;
       stats_.in_use_bytes -= bytes;
+      stats_.large_in_use_bytes -= large_bytes;
       ++stats_.failures;
       return {};
     }
@@ -134,12 +156,17 @@ void BufferPool::give_back(Block data, std::uint8_t size_class) {
   {
     std::lock_guard lock(mu_);
     const std::size_t bytes = kClassSizes[size_class];
+    const std::size_t large_bytes = large(size_class) ? bytes : 0;
     --stats_.in_use_buffers;
     stats_.in_use_bytes -= bytes;
+    stats_.large_in_use_bytes -= large_bytes;
     if ((free_[size_class].size() + 1) * bytes <= cache_.per_class_bytes &&
-        stats_.in_use_bytes + stats_.cached_bytes + bytes <= capacity_bytes_) {
+        stats_.in_use_bytes + stats_.cached_bytes + bytes <= capacity_bytes_ &&
+        (large_bytes == 0 || stats_.large_in_use_bytes + stats_.large_cached_bytes +
+                                     large_bytes <= large_capacity_bytes_)) {
       free_[size_class].push_back(std::move(data));
       stats_.cached_bytes += bytes;
+      stats_.large_cached_bytes += large_bytes;
       ++stats_.cached_buffers;
     }
     wake.swap(waiters_);
@@ -160,6 +187,7 @@ std::size_t BufferPool::trim() {
         released.push_back(std::move(free_[c].back()));
         free_[c].pop_back();
         stats_.cached_bytes -= kClassSizes[c];
+        if (large(c)) stats_.large_cached_bytes -= kClassSizes[c];
         --stats_.cached_buffers;
         ++stats_.trimmed_buffers;
         released_bytes += kClassSizes[c];

@@ -1,11 +1,15 @@
 // BufferPool: a bounded, size-classed pool of byte buffers.
 //
 // Requests and replies take a buffer of the smallest class that fits (1 KiB,
-// 4 KiB, 16 KiB, 64 KiB, 256 KiB, 1 MiB, 1 MiB + 64 KiB, 2 MiB, 4 MiB)
-// instead of a fixed 1 MiB per request.  The 1 MiB + 64 KiB class holds a
-// whole 1 MiB I/O (READ reply, WRITE call) with its RPC and NFS headers, so
-// those take 1.06 MiB rather than the next power of two.  The pool holds at most `capacity_bytes` of buffers handed out
-// (sum of class sizes); a take that would exceed it fails, and the caller
+// 4 KiB, 16 KiB, 64 KiB, 256 KiB, 1 MiB, 1 MiB + 64 KiB, 2 MiB, 4 MiB +
+// 64 KiB) instead of a fixed 1 MiB per request.  The 1 MiB + 64 KiB class
+// holds a whole 1 MiB I/O (READ reply, WRITE call) with its RPC and NFS
+// headers, so those take 1.06 MiB rather than the next power of two (and
+// 4 MiB + 64 KiB a 4 MiB one).  The pool holds at most `capacity_bytes` of
+// buffers handed out (sum of class sizes), and at most `large_capacity_bytes`
+// of large buffers (classes of kLargeFrom and more) handed out and cached
+// together, so the memory of bulk I/O stays the same whether 64 or 4,096
+// calls are in flight; a take that would exceed either fails, and the caller
 // pushes back (stops reading its socket) until a buffer comes back.  Freed
 // buffers are kept per class for reuse, at most `PoolCacheLimits::
 // per_class_bytes` of each class (and never more than the budget in all);
@@ -81,6 +85,8 @@ struct PoolStats {
   std::size_t high_water_bytes = 0;  // peak of in_use_bytes
   std::size_t cached_bytes = 0;      // freed buffers kept for reuse
   std::size_t cached_buffers = 0;
+  std::size_t large_in_use_bytes = 0;  // of in_use_bytes: classes >= BufferPool::kLargeFrom
+  std::size_t large_cached_bytes = 0;  // of cached_bytes: classes >= BufferPool::kLargeFrom
   std::uint64_t trimmed_buffers = 0; // cached buffers released by trim()
   std::uint64_t takes = 0;           // successful takes
   std::uint64_t allocations = 0;     // takes that had to allocate fresh memory
@@ -99,15 +105,21 @@ class BufferPool {
  public:
   static constexpr std::array<std::size_t, 9> kClassSizes = {
       1u << 10,   4u << 10,  16u << 10, 64u << 10, 256u << 10, 1u << 20, (1u << 20) + (64u << 10),
-      2u << 20,   4u << 20};
+      2u << 20,   (4u << 20) + (64u << 10)};
   static constexpr std::size_t kMaxBufferSize = kClassSizes.back();
   /// Classes of at least this many bytes are mapped with mmap(2) (not under
   /// AddressSanitizer: there every buffer comes from the heap).
   static constexpr std::size_t kMapFrom = 64u << 10;
+  /// Classes of at least this many bytes (bulk READ/WRITE data) count
+  /// against the large budget as well.
+  static constexpr std::size_t kLargeFrom = 256u << 10;
 
   /// `capacity_bytes`: most bytes (by class size) handed out at once;
-  /// `cache`: how many freed buffers are kept.
-  explicit BufferPool(std::size_t capacity_bytes, PoolCacheLimits cache = {});
+  /// `cache`: how many freed buffers are kept; `large_capacity_bytes`: most
+  /// bytes of classes >= kLargeFrom handed out and cached together (default:
+  /// no budget of their own, only `capacity_bytes`).
+  explicit BufferPool(std::size_t capacity_bytes, PoolCacheLimits cache = {},
+                      std::size_t large_capacity_bytes = SIZE_MAX);
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
   /// All buffers must have been returned (PooledBuffer holds a raw pointer).
@@ -116,6 +128,11 @@ class BufferPool {
   /// A buffer of at least `size` bytes, or an empty handle when `size` >
   /// kMaxBufferSize or the byte budget is exhausted (counted as a failure).
   PooledBuffer try_take(std::size_t size);
+
+  /// Whether a take of `size` bytes can ever succeed (a class holds it and
+  /// the class fits both budgets); when false, waiting for a release would
+  /// wait forever.
+  bool can_ever_take(std::size_t size) const;
 
   /// Registers `fn` to run once (on the releasing thread) the next time a
   /// buffer is returned.  Used by connections paused for backpressure; `fn`
@@ -130,6 +147,7 @@ class BufferPool {
   /// A snapshot of the pool's counters and byte totals (see PoolStats).
   PoolStats stats() const;
   std::size_t capacity_bytes() const { return capacity_bytes_; }
+  std::size_t large_capacity_bytes() const { return large_capacity_bytes_; }
 
   /// Index of the smallest class holding `size` bytes; kClassSizes.size() if none.
   static std::size_t class_for(std::size_t size);
@@ -146,7 +164,13 @@ class BufferPool {
   /// Fresh memory for one buffer of class `cls`; empty when the system has none.
   static Block allocate(std::size_t cls);
 
+  static constexpr bool large(std::size_t cls) { return kClassSizes[cls] >= kLargeFrom; }
+  /// Drops cached buffers (largest classes first) until handed-out plus
+  /// cached memory fits both budgets again.  Needs mu_.
+  void shrink_cache_locked();
+
   const std::size_t capacity_bytes_;
+  const std::size_t large_capacity_bytes_;
   const PoolCacheLimits cache_;
   mutable std::mutex mu_;
   std::array<std::vector<Block>, kClassSizes.size()> free_;

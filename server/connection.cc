@@ -297,6 +297,13 @@ void Connection::prepare_fragment() {
   const std::size_t have = assembler_.received();
   const std::size_t need = have + assembler_.fragment_length();
   if (buffer_.capacity() < need || !buffer_) {
+    if (!pipeline_.request_pool().can_ever_take(need)) {
+      // Larger than any buffer the pool may hand out: waiting would hang.
+      pipeline_.metrics().error(RpcError::kRecordTooLarge).Increment();
+      spdlog::warn("{}: record of {} bytes has no request buffer class, closing", peer_text_,
+                   need);
+      return fail("record too large for the request pool");
+    }
     auto bigger = pipeline_.request_pool().try_take(std::max<std::size_t>(need, 1));
     if (!bigger) return park(Waiting::kBuffer, pipeline_.request_pool());
     if (have) std::memcpy(bigger.data(), buffer_.data(), have);

@@ -152,6 +152,7 @@ int serve(const server::Options& opt, server::ExportTable table) {
   pc.inline_calls = opt.inline_calls;
   pc.max_in_flight = opt.max_in_flight;
   pc.pool_cache.per_class_bytes = opt.pool_cache_bytes;
+  pc.request_pool_large_bytes = opt.large_request_budget;
   server::Pipeline pipeline(pc, {&mount, &nfs3, &nfs4, &nlm, &nsm, &portmap}, metrics);
   server::Health health(backend, exports);
   health.set_grace(&grace);

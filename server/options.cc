@@ -12,7 +12,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include "pool/buffer_pool.h"
+
 namespace nasd::server {
+
+static_assert(Options::kMaxRecordSize == pool::BufferPool::kMaxBufferSize,
+              "the largest record must fit the largest request buffer");
 namespace {
 
 namespace ip = boost::asio::ip;
@@ -157,6 +162,14 @@ OptionsResult parse_options(int argc, const char* const* argv) {
       ->transform(CLI::AsSizeValue(false).description(""))
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 32))
       ->capture_default_str();
+  app.add_option("--large-request-budget", o.large_request_budget,
+                 "bytes of large request buffers (256 KiB and more: WRITE calls) held at once, "
+                 "in use and cached; connections wait for one beyond it (backpressure); never "
+                 "less than one largest record (4 MiB + 64 KiB)")
+      ->type_name("BYTES")
+      ->transform(CLI::AsSizeValue(false).description(""))
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 40))
+      ->capture_default_str();
   app.add_option("--lease-time", o.lease_time, "NFSv4 lease time, seconds")
       ->check(CLI::Range(5u, 3600u))
       ->capture_default_str();
@@ -300,6 +313,7 @@ int check_config(const Options& options, std::ostream& out, std::ostream& err) {
       << "# --max-io-size " << describe_size(options.max_io_size) << '\n'
       << "# --max-in-flight " << options.max_in_flight << '\n'
       << "# --pool-cache " << describe_size(options.pool_cache_bytes) << '\n'
+      << "# --large-request-budget " << describe_size(options.large_request_budget) << '\n'
       << "# --lease-time " << options.lease_time << '\n'
       << "# --nfs4-domain " << (options.nfs4_domain.empty() ? "(host)" : options.nfs4_domain)
       << '\n'

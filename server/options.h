@@ -46,7 +46,9 @@ enum class PortmapperMode : std::uint8_t {
 /// Settings from the command line, with their defaults.
 struct Options {
   static constexpr std::size_t kMinRecordSize = 8192;                // bytes
-  static constexpr std::size_t kMaxRecordSize = 64u << 20;           // bytes
+  /// The largest request buffer (pool::BufferPool::kMaxBufferSize): a 4 MiB
+  /// WRITE with its headers.
+  static constexpr std::size_t kMaxRecordSize = (4u << 20) + (64u << 10);  // bytes
   static constexpr std::uint32_t kMinIoSize = 4096;                  // bytes
   static constexpr std::uint32_t kMaxIoSize = 4u << 20;              // bytes
   /// Room a record needs besides READ/WRITE data: RPC call header with the
@@ -70,6 +72,7 @@ struct Options {
   std::uint32_t max_io_size = 1u << 20;           // bytes (rsize/wsize), --max-io-size
   unsigned max_in_flight = 256;                   // --max-in-flight, 1..65536
   std::uint64_t pool_cache_bytes = 16u << 20;     // freed buffers kept per pool size class, --pool-cache
+  std::uint64_t large_request_budget = 16u << 20; // request buffers >= 256 KiB, --large-request-budget
   unsigned lease_time = 90;                       // NFSv4 lease, seconds, --lease-time, 5..3600
   std::string nfs4_domain;                        // --nfs4-domain: "name@DOMAIN" owners; "" = the host's
   /// --idle-timeout: a connection that sends no request for this long while

@@ -13,7 +13,8 @@ Pipeline::Pipeline(const PipelineConfig& config, std::vector<Program*> programs,
     : metrics_(metrics),
       inline_calls_(config.inline_calls && config.validate_threads == 0),
       packets_(config.max_in_flight),
-      request_pool_(config.request_pool_bytes, config.pool_cache),
+      request_pool_(config.request_pool_bytes, config.pool_cache,
+                    std::max(config.request_pool_large_bytes, pool::BufferPool::kMaxBufferSize)),
       reply_pool_(config.reply_pool_bytes, config.pool_cache),
       trimmer_({&request_pool_, &reply_pool_}, config.pool_trim_period) {
   for (Program* p : programs) programs_.push_back({p, metrics_.add_program(*p)});
@@ -107,11 +108,7 @@ const Pipeline::ProgramEntry* Pipeline::entry_of(const Program* program) const {
 }
 
 pool::PooledBuffer Pipeline::take_reply_buffer(std::size_t size) {
-  const std::size_t cls = pool::BufferPool::class_for(size);
-  if (cls == pool::BufferPool::kClassSizes.size() ||
-      pool::BufferPool::kClassSizes[cls] > reply_pool_.capacity_bytes()) {
-    return {};  // could never be satisfied: waiting would hang
-  }
+  if (!reply_pool_.can_ever_take(size)) return {};  // waiting would hang
   for (;;) {
     if (auto b = reply_pool_.try_take(size)) return b;
     // Replies in flight come back once written; wait for one.

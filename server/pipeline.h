@@ -51,6 +51,13 @@ struct PipelineConfig {
   std::size_t max_in_flight = 256;                 // packets
   std::size_t request_pool_bytes = 256u << 20;     // budget of the request pool
   std::size_t reply_pool_bytes = 256u << 20;       // budget of the reply pool
+  /// Bytes of large request buffers (classes >= pool::BufferPool::kLargeFrom:
+  /// bulk WRITE calls) held at once, handed out and cached; never less than
+  /// the largest class, so every record can be taken.  Keeps the memory of a
+  /// write burst the same at 64 and at 4,096 calls in flight.  Replies have
+  /// no such budget: --max-connection-output bounds them per connection, and
+  /// a persist thread must not wait on replies other clients do not read.
+  std::size_t request_pool_large_bytes = 16u << 20;
   pool::PoolCacheLimits pool_cache;                // freed buffers each pool keeps per class
   std::chrono::milliseconds pool_trim_period{2000};  // cached buffers unused this long are released; 0: never
   bool inline_calls = true;  // try may_run_inline() calls where they are parsed (see above)

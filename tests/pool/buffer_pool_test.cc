@@ -16,7 +16,12 @@ TEST(BufferPool, TakesTheSmallestClassThatFits) {
   EXPECT_EQ(pool.try_take(1025).capacity(), 4096u);
   EXPECT_EQ(pool.try_take((1u << 20) + 1).capacity(), (1u << 20) + (64u << 10));
   EXPECT_EQ(pool.try_take((1u << 20) + (64u << 10) + 1).capacity(), 2u << 20);
-  EXPECT_EQ(pool.try_take((2u << 20) + 1).capacity(), 4u << 20);
+  EXPECT_EQ(pool.try_take((2u << 20) + 1).capacity(), (4u << 20) + (64u << 10));
+}
+
+TEST(BufferPool, FourMebibyteIoWithItsHeadersFitsTheLargestClass) {
+  BufferPool pool(64u << 20);
+  EXPECT_TRUE(pool.try_take((4u << 20) + 1024));
 }
 
 TEST(BufferPool, OneMebibyteIoWithItsHeadersTakesLessThanTwoMebibytes) {
@@ -181,6 +186,55 @@ TEST(BufferPoolCache, CachedBuffersWithinTheBoundAreReused) {
     b.data()[b.capacity() - 1] = 7;  // the whole buffer is writable
   }
   EXPECT_EQ(pool.stats().allocations, 1u);
+}
+
+TEST(BufferPoolLargeBudget, RefusesLargeTakesBeyondItWhileSmallOnesGoOn) {
+  const std::size_t big = (1u << 20) + (64u << 10);  // a 1 MiB WRITE call
+  BufferPool pool(64u << 20, {}, 3 * big);
+  std::vector<PooledBuffer> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(pool.try_take(big));
+    ASSERT_TRUE(held.back());
+  }
+  EXPECT_FALSE(pool.try_take(big));         // the large budget is spent
+  EXPECT_FALSE(pool.try_take(256u << 10));  // 256 KiB counts as large too
+  EXPECT_TRUE(pool.try_take(64u << 10));    // small calls still get buffers
+  EXPECT_EQ(pool.stats().large_in_use_bytes, 3 * big);
+  held.pop_back();
+  EXPECT_TRUE(pool.try_take(big));          // one came back: room for one
+}
+
+TEST(BufferPoolLargeBudget, CachedLargeBuffersCountAgainstIt) {
+  // Handed-out plus cached large buffers stay within the budget, so the
+  // memory they take is the same at 64 and at 4,096 calls in flight.
+  const std::size_t big = 1u << 20;
+  BufferPool pool(64u << 20, PoolCacheLimits{.per_class_bytes = 16u << 20}, 4 * big);
+  {
+    std::vector<PooledBuffer> held;
+    for (int i = 0; i < 4; ++i) held.push_back(pool.try_take(big));
+  }
+  EXPECT_EQ(pool.stats().large_cached_bytes, 4 * big);
+  {
+    // A different large class needs fresh memory: cached 1 MiB buffers make room.
+    auto b = pool.try_take(2u << 20);
+    ASSERT_TRUE(b);
+    auto s = pool.stats();
+    EXPECT_LE(s.large_in_use_bytes + s.large_cached_bytes, 4 * big);
+    EXPECT_EQ(s.large_cached_bytes, 2 * big);
+  }
+  auto s = pool.stats();
+  EXPECT_LE(s.large_cached_bytes, 4 * big);
+  EXPECT_EQ(s.large_in_use_bytes, 0u);
+}
+
+TEST(BufferPoolLargeBudget, CanEverTakeSaysWhetherWaitingCouldHelp) {
+  BufferPool pool(64u << 20, {}, 2u << 20);
+  EXPECT_TRUE(pool.can_ever_take(2u << 20));
+  EXPECT_FALSE(pool.can_ever_take((2u << 20) + 1));  // its class exceeds the large budget
+  EXPECT_FALSE(pool.can_ever_take(BufferPool::kMaxBufferSize + 1));
+  EXPECT_TRUE(pool.can_ever_take(100));
+  BufferPool small(8192);
+  EXPECT_FALSE(small.can_ever_take(16u << 10));  // beyond the whole budget
 }
 
 TEST(BufferPoolTrim, ReleasesBuffersUnusedSinceTheLastTrim) {

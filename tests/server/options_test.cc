@@ -152,6 +152,21 @@ TEST(ParseOptions, MaxConnectionOutputDefaultsToEightMebibytesTakesSuffixesAndZe
               HasSubstr("--max-connection-output"));
 }
 
+TEST(ParseOptions, LargeRequestBudgetDefaultsToSixteenMebibytesAndTakesSuffixes) {
+  EXPECT_EQ(parse_ok({}).large_request_budget, 16u << 20);
+  EXPECT_EQ(parse_ok({"--large-request-budget", "64m"}).large_request_budget, 64u << 20);
+  EXPECT_THAT(parse_outcome({"--large-request-budget", "lots"}).message,
+              HasSubstr("--large-request-budget"));
+}
+
+TEST(ParseOptions, LargestRecordIsFourMebibyteIoWithHeaders) {
+  // A 4 MiB WRITE fits; a record the request pool has no buffer for is refused
+  // at start instead of hanging the connection that sends it.
+  EXPECT_EQ(parse_ok({"--max-io-size", "4m", "--max-record-size", "4160k"}).max_record_size,
+            (4u << 20) + (64u << 10));
+  EXPECT_THAT(parse_outcome({"--max-record-size", "8m"}).message, HasSubstr("--max-record-size"));
+}
+
 TEST(ParseOptions, HelpExitsZeroWithUsage) {
   const ParseOutcome r = parse_outcome({"--help"});
   EXPECT_EQ(r.exit_code, 0);

@@ -295,6 +295,62 @@ TEST_P(PipelineTest, ClosesConnectionOnOversizeRecordWithoutTakingItsMemory) {
   EXPECT_TRUE(all_returned());
 }
 
+TEST_P(PipelineTest, ClosesConnectionWhenNoRequestBufferCouldEverHoldTheRecord) {
+  // The record is within --max-record-size, but larger than the whole request
+  // pool: waiting for a buffer would hang the connection, so it is closed.
+  PipelineConfig pc;
+  pc.request_pool_bytes = 64u << 10;
+  ConnectionLimits limits;
+  limits.max_record_bytes = 1u << 20;
+  start(pc, limits);
+  auto s = connect();
+  std::uint8_t h[4];
+  xdr::XdrEncoder(h).u32(rpc::make_fragment_header(200u << 10, true));
+  asio::write(s, asio::buffer(h));
+  std::uint8_t byte;
+  boost::system::error_code ec;
+  asio::read(s, asio::buffer(&byte, 1), ec);
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_EQ(counter("nasd_rpc_errors_total{reason=\"record_too_large\"}"), 1);
+  EXPECT_TRUE(all_returned());
+}
+
+TEST_P(PipelineTest, LargeCallsBeyondTheLargeRequestBudgetWaitAndAllComplete) {
+  // Twelve 600 KiB records (1 MiB buffers) on three connections, with room for
+  // four large request buffers: the connections take turns, none fails, and
+  // the large buffers held never exceed the budget.
+  PipelineConfig pc;
+  pc.request_pool_large_bytes = 0;  // raised to the floor: one largest buffer (4 MiB + 64 KiB)
+  start(pc);
+  const std::vector<std::uint8_t> data(600u << 10, 0x5a);
+  std::vector<std::uint8_t> payload(4 + data.size());
+  xdr::XdrEncoder(payload).u32(static_cast<std::uint32_t>(data.size()));
+  std::copy(data.begin(), data.end(), payload.begin() + 4);
+  std::vector<tcp::socket> sockets;
+  for (int c = 0; c < 3; ++c) {
+    sockets.push_back(connect());
+    std::vector<std::uint8_t> wire;
+    for (std::uint32_t i = 0; i < 4; ++i) {
+      auto f = frame(call(c * 10 + i, kEchoProgram, 1, 0, payload));  // NULL ignores its args
+      wire.insert(wire.end(), f.begin(), f.end());
+    }
+    asio::write(sockets.back(), asio::buffer(wire));
+  }
+  for (int c = 0; c < 3; ++c) {
+    std::set<std::uint32_t> seen;
+    for (int i = 0; i < 4; ++i) {
+      auto r = read_reply(sockets[c]);
+      EXPECT_EQ(r.accept_stat, 0u);
+      seen.insert(r.xid);
+    }
+    EXPECT_EQ(seen.size(), 4u);
+  }
+  EXPECT_EQ(pipeline_->request_pool().large_capacity_bytes(), pool::BufferPool::kMaxBufferSize);
+  // At most four 1 MiB buffers (the budget) plus the small header buffers.
+  EXPECT_LE(pipeline_->request_pool().stats().high_water_bytes, (4u << 20) + (64u << 10));
+  EXPECT_TRUE(all_returned());
+}
+
 TEST_P(PipelineTest, DropsGarbageRecordsWithoutAReply) {
   start();
   auto s = connect();
