@@ -188,7 +188,9 @@ class Bench {
     } else if (w == "readdir") {
       issue(s, nfs_opendir_async(s.nfs, "/bench-files", &Bench::cb, &s));
     } else if (w == "metaops") {
-      s.path = "/bench-meta/d" + std::to_string(s.id) + "-" + std::to_string(s.counter);
+      // The pid keeps names apart from a cycle an earlier run left half done.
+      s.path = "/bench-meta/d" + std::to_string(::getpid()) + "-" + std::to_string(s.id) + "-" +
+               std::to_string(s.counter);
       issue(s, nfs_mkdir_async(s.nfs, s.path.c_str(), &Bench::cb, &s));
     } else if (w == "seqwrite" || w == "seqread") {
       if (!s.fh) {
@@ -380,9 +382,17 @@ class Bench {
   }
 
  private:
+  unsigned contexts_made_ = 0;
   nfs_context* connect() {
     nfs_context* nfs = nfs_init_context();
     nfs_set_dircache(nfs, 0);  // every listing must reach the server
+    // NFSv4: a client name of its own per context.  libnfs gives every
+    // context of a process the same name, so the contexts would share one
+    // clientid and open-owner, and their OPENs would collide on its seqid
+    // (NFS4ERR_BAD_SEQID, NFS4ERR_DELAY).
+    const std::string client_name =
+        "nasd_bench-" + std::to_string(::getpid()) + "-" + std::to_string(contexts_made_++);
+    nfs4_set_client_name(nfs, client_name.c_str());
     nfs_url* url = nfs_parse_url_dir(nfs, cfg_.url.c_str());
     if (!url) {
       std::fprintf(stderr, "nasd_bench: bad url %s: %s\n", cfg_.url.c_str(), nfs_get_error(nfs));

@@ -304,7 +304,7 @@ Nfsstat4 Nfs4Program::op_lookupp(Compound& c) {
 }
 
 Nfsstat4 Nfs4Program::encode_attrs(Compound& c, const Fh& f, const nfs4::Bitmap4& req,
-                                   xdr::XdrEncoder& out) {
+                                   xdr::XdrEncoder& out, const storage::Attr* known) {
   nfs4::AttrValues v;
   v.fh = f.fh.bytes();
   v.lease_time = static_cast<std::uint32_t>(state_.config().lease.count());
@@ -324,7 +324,11 @@ Nfsstat4 Nfs4Program::encode_attrs(Compound& c, const Fh& f, const nfs4::Bitmap4
     v.xattr_support = false;
     if (nfs4::needs_fsstat(req)) v.fsstat = storage::FsStat{};
   } else {
-    if (Status s = backend_.getattr(f.fh, &v.attr); s != Status::kOk) return c.storage(s);
+    if (known) {
+      v.attr = *known;
+    } else if (Status s = backend_.getattr(f.fh, &v.attr); s != Status::kOk) {
+      return c.storage(s);
+    }
     v.fsid_major = v.attr.fsid;
     v.fsid_minor = f.export_id;
     v.mounted_on_fileid = v.attr.fileid;
@@ -398,7 +402,9 @@ Nfsstat4 Nfs4Program::op_readdir(Compound& c, const nfs4::ReaddirArgs& a, xdr::X
     Nfsstat4 st = Nfsstat4::kOk;
     if (!f.pseudo && !attr) st = Nfsstat4::kIo;
     const std::size_t attr_pos = out.position();
-    if (st == Nfsstat4::kOk) st = encode_attrs(c, f, a.request, out);
+    // A listed entry's attributes come from the listing (one statx each):
+    // reading them again through its handle would open it by handle.
+    if (st == Nfsstat4::kOk) st = encode_attrs(c, f, a.request, out, attr ? &*attr : nullptr);
     if (st != Nfsstat4::kOk) {  // rdattr_error only (RFC 8881 §5.8.1.12)
       out.rewind(attr_pos);
       nfs4::Bitmap4 only;

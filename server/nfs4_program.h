@@ -135,8 +135,12 @@ class Nfs4Program final : public Program {
   nfs4::Nfsstat4 put_root(Compound& c);
   nfs4::Nfsstat4 op_lookup(Compound& c, std::string_view name);
   nfs4::Nfsstat4 op_lookupp(Compound& c);
+  /// Encodes the fattr4 of `fh` for the attributes in `req` (RFC 8881
+  /// §5.6).  `known`: the object's attributes when the caller already has
+  /// them (READDIR's entries, stat'd by the backend listing); else they are
+  /// read through the handle.  Errors: the backend status, mapped.
   nfs4::Nfsstat4 encode_attrs(Compound& c, const Fh& fh, const nfs4::Bitmap4& req,
-                              xdr::XdrEncoder& out);
+                              xdr::XdrEncoder& out, const storage::Attr* known = nullptr);
   nfs4::Nfsstat4 op_read(Compound& c, const nfs4::ReadArgs& a, xdr::XdrEncoder& out);
   /// Reads up to `count` bytes at `offset` of the current file into `out`
   /// as XDR opaque data<> (length, bytes, zero padding): READ's data and

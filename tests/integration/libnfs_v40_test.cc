@@ -3,9 +3,11 @@
 // write, create, readdir, rename and remove, checked against the export on
 // disk.
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 
 #include "tests/integration/integration_fixture.h"
@@ -101,6 +103,30 @@ TEST_F(LibnfsV40Test, ReaddirListsTheDirectory) {
   EXPECT_TRUE(names.contains("a"));
   EXPECT_TRUE(names.contains("b"));
   EXPECT_TRUE(names.contains("sub"));
+}
+
+TEST_F(LibnfsV40Test, ReaddirEntriesCarryTheirOwnAttributes) {
+  // READDIR's attributes come from the listing's stat of each entry: each
+  // entry shows its own size, mode and mtime, not another's (libnfs 4.0
+  // does not ask for the fileid).
+  write_file(nasd_->export_dir() / "one", "1");
+  write_file(nasd_->export_dir() / "five", "12345");
+  std::filesystem::permissions(nasd_->export_dir() / "five", std::filesystem::perms::owner_read |
+                                                                 std::filesystem::perms::owner_write);
+  nfsdir* dir = nullptr;
+  ASSERT_EQ(nfs_opendir(nfs_, "/", &dir), 0) << error();
+  std::map<std::string, nfsdirent> seen;
+  while (nfsdirent* e = nfs_readdir(nfs_, dir)) seen[e->name] = *e;
+  nfs_closedir(nfs_, dir);
+  ASSERT_TRUE(seen.contains("one") && seen.contains("five"));
+  struct stat one {}, five {};
+  ASSERT_EQ(::stat((nasd_->export_dir() / "one").c_str(), &one), 0);
+  ASSERT_EQ(::stat((nasd_->export_dir() / "five").c_str(), &five), 0);
+  EXPECT_EQ(seen["one"].size, 1u);
+  EXPECT_EQ(seen["five"].size, 5u);
+  EXPECT_EQ(seen["one"].mtime.tv_sec, one.st_mtim.tv_sec);
+  EXPECT_EQ(seen["five"].mode & 0777, 0600u);
+  EXPECT_EQ(seen["one"].mode & 0777, one.st_mode & 0777);
 }
 
 TEST_F(LibnfsV40Test, RenameAndRemove) {
