@@ -279,7 +279,7 @@ void Nfs4Callbacks::backchannel_ctl(const nfs4::SessionId& id, std::uint32_t cb_
   if (it->second.wanted) Impl::rebound_locked(it->second);
 }
 
-std::uint32_t Nfs4Callbacks::sequence_flags(const nfs4::SessionId& id) {
+std::uint32_t Nfs4Callbacks::sequence_flags(const nfs4::SessionId& id, bool* probe_wanted) {
   std::shared_ptr<RpcBackChannel> conn;
   std::uint64_t generation = 0;
   std::uint32_t program = 0;
@@ -301,6 +301,10 @@ std::uint32_t Nfs4Callbacks::sequence_flags(const nfs4::SessionId& id) {
       return flags;
     }
     if (!s.probe_needed || s.probing) return 0;
+    if (probe_wanted) {
+      *probe_wanted = true;
+      return 0;
+    }
     s.probe_needed = false;
     s.probing = true;
     conn = s.conn;

@@ -90,8 +90,10 @@ class Nfs4Callbacks {
   void backchannel_ctl(const nfs4::SessionId& id, std::uint32_t cb_program,
                        const std::optional<nfs4::CallbackSec>& sec);
   /// SEQUENCE of `id`: the SEQ4_STATUS_CB_PATH_DOWN* flags to report;
-  /// starts a probe when the binding changed since the last one.
-  std::uint32_t sequence_flags(const nfs4::SessionId& id);
+  /// starts a probe when the binding changed since the last one.  With
+  /// `probe_wanted` set, a needed probe is not started: *probe_wanted
+  /// becomes true and nothing changes (an inline COMPOUND then hands off).
+  std::uint32_t sequence_flags(const nfs4::SessionId& id, bool* probe_wanted = nullptr);
   /// DESTROY_SESSION: forgets the session.
   void session_destroyed(const nfs4::SessionId& id);
   /// The session's callback path (tests).

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "protocol/nfs4.h"
@@ -47,6 +48,14 @@ struct Nfs4Program::Compound {
   std::uint32_t numops = 0;
   std::size_t request_bytes = 0;
   std::uint32_t max_request = 0, max_response = 0;
+  // Inline execution (Nfs4Program::try_execute_inline): backend calls use
+  // the try_* forms; a kWouldBlock sets would_block and the attempt ends.
+  // The SEQUENCE is only peeked at (its result encoded at sequence_pos) and
+  // performed once the other operations are done.
+  bool nowait = false;
+  bool would_block = false;
+  std::optional<nfs4::SequenceArgs> pending_sequence;
+  std::size_t sequence_pos = 0;
 
   nfs4::Nfsstat4 storage(storage::Status s) {
     if (s != storage::Status::kOk && storage_status == storage::Status::kOk) storage_status = s;

@@ -175,14 +175,35 @@ DecodeResult Nfs4Program::decode(const CallContext& ctx, xdr::XdrDecoder& in, Ar
   std::size_t est = 64 + a.header.tag.size();
   xdr::XdrDecoder scan(a.ops);
   const std::uint32_t n = std::min(a.header.numops, limits_.max_ops);
-  for (std::uint32_t i = 0; i < n; ++i) {
+  const std::uint32_t minor = a.header.minorversion;
+  bool inline_ok = minor <= nfs4::kMaxMinorVersion && n > 0 && n == a.header.numops;
+  std::uint32_t i = 0;
+  for (; i < n; ++i) {
     est += kPerOpReply;
     const std::uint32_t op = scan.u32();
     std::size_t extra = 0;
     if (!scan.ok() || !scan_op(op, scan, limits_.max_read, &extra)) break;
     est += extra;
+    if (inline_ok) {
+      switch (static_cast<Op>(op)) {
+        case Op::kPutfh: case Op::kPutrootfh: case Op::kPutpubfh: case Op::kGetfh:
+        case Op::kSavefh: case Op::kRestorefh: case Op::kLookup: case Op::kGetattr:
+        case Op::kAccess:
+          inline_ok = minor == 0 || i > 0;  // 4.1+: SEQUENCE comes first
+          break;
+        case Op::kRead:
+          inline_ok = (minor == 0 || i > 0) && extra <= kInlineReadMax;
+          break;
+        case Op::kSequence:
+          inline_ok = minor >= 1 && i == 0;
+          break;
+        default:
+          inline_ok = false;
+      }
+    }
   }
   a.reply_estimate = est;
+  a.inline_ok = inline_ok && i == n;
   return DecodeResult::kOk;
 }
 
@@ -270,10 +291,10 @@ Nfsstat4 Nfs4Program::op_lookup(Compound& c, std::string_view name) {
   storage::FileHandle fh;
   storage::Attr attr;
   std::optional<storage::Attr> dir_attr;
-  Status s = backend_.lookup(c.current.cred, c.current.fh, name, &fh, &attr, &dir_attr);
+  Status s = be_lookup(c, name, &fh, &attr, &dir_attr);
   if (s == Status::kNotDir) {
     storage::Attr a;
-    if (backend_.getattr(c.current.fh, &a) == Status::kOk && a.type == storage::FileType::kLnk) {
+    if (be_getattr(c, c.current.fh, &a) == Status::kOk && a.type == storage::FileType::kLnk) {
       return Nfsstat4::kSymlink;
     }
   }
@@ -326,13 +347,17 @@ Nfsstat4 Nfs4Program::encode_attrs(Compound& c, const Fh& f, const nfs4::Bitmap4
   } else {
     if (known) {
       v.attr = *known;
-    } else if (Status s = backend_.getattr(f.fh, &v.attr); s != Status::kOk) {
+    } else if (Status s = be_getattr(c, f.fh, &v.attr); s != Status::kOk) {
       return c.storage(s);
     }
     v.fsid_major = v.attr.fsid;
     v.fsid_minor = f.export_id;
     v.mounted_on_fileid = v.attr.fileid;
     if (nfs4::needs_fsstat(req)) {
+      if (c.nowait) {  // statvfs through a handle that may need opening
+        c.would_block = true;
+        return Nfsstat4::kDelay;
+      }
       storage::FsStat fs;
       std::optional<storage::Attr> ignored;
       if (Status s = backend_.fsstat(f.fh, &fs, &ignored); s != Status::kOk) return c.storage(s);
@@ -376,7 +401,7 @@ Nfsstat4 Nfs4Program::read_data(Compound& c, std::uint64_t offset, std::uint32_t
   std::span<std::uint8_t> dst = out.reserve(count);
   if (!out.ok()) return Nfsstat4::kServerFault;
   std::optional<storage::Attr> attr;
-  Status s = backend_.read(c.current.cred, c.current.fh, offset, dst, got, eof, &attr);
+  Status s = be_read(c, offset, dst, got, eof, &attr);
   if (s != Status::kOk) return c.storage(s);
   const std::size_t pad = std::min<std::size_t>(xdr::pad(*got), count - *got);
   if (pad) std::memset(dst.data() + *got, 0, pad);
@@ -724,8 +749,7 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
         granted = want & (kAccessRead | kAccessLookup | kAccessExecute);
       } else {
         std::optional<storage::Attr> attr;
-        Status s = backend_.access(c.current.cred, c.current.fh,
-                                   nfs4_detail::access_base(want), &granted, &attr);
+        Status s = be_access(c, nfs4_detail::access_base(want), &granted, &attr);
         if (s != Status::kOk) return c.storage(s);
         granted = nfs4_detail::access_xattr(want, granted);
         if (c.current.options.read_only) {
@@ -920,7 +944,20 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
       nfs4::SequenceArgs a;
       if (!args(a)) return Nfsstat4::kBadXdr;
       Nfs4State::SequenceResult r;
-      if (Nfsstat4 st = state_.sequence(a, &r); st != Nfsstat4::kOk) return st;
+      if (c.nowait) {
+        // Inline: only look at the slot now; run_compound() performs the
+        // SEQUENCE once the rest has run.  Anything but a new request on a
+        // live session, or a limit exceeded, is for the persist stage.
+        if (state_.peek_sequence(a, &r) != Nfsstat4::kOk || c.numops > r.max_ops ||
+            (r.max_request && c.request_bytes > r.max_request)) {
+          c.would_block = true;
+          return Nfsstat4::kDelay;
+        }
+        c.pending_sequence = a;
+        c.sequence_pos = out.position();
+      } else if (Nfsstat4 st = state_.sequence(a, &r); st != Nfsstat4::kOk) {
+        return st;
+      }
       if (r.replay) {
         c.replay = true;
         c.replay_bytes = std::move(r.cached);
@@ -942,7 +979,11 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
       out.u32(a.slotid);
       out.u32(r.highest_slotid);
       out.u32(r.target_highest_slotid);
-      out.u32(r.status_flags | (callbacks_ ? callbacks_->sequence_flags(a.sessionid) : 0));
+      if (c.nowait) {
+        out.u32(0);  // status flags: patched when the SEQUENCE is performed
+      } else {
+        out.u32(r.status_flags | (callbacks_ ? callbacks_->sequence_flags(a.sessionid) : 0));
+      }
       return Nfsstat4::kOk;
     }
     case Op::kExchangeId: {
@@ -1088,10 +1129,61 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
   }
 }
 
+bool Nfs4Program::may_run_inline(const CallContext&, const ArgSlot& args) const {
+  return args.empty() || args.get<CompoundArgs>().inline_ok;  // NULL, or read-only ops
+}
+
+std::optional<storage::Status> Nfs4Program::try_execute_inline(CallContext& ctx, ArgSlot& args,
+                                                               xdr::XdrEncoder& out) {
+  const auto bytes_read = ctx.data_bytes_read;  // a READ of an abandoned attempt
+  auto status = run_compound(ctx, args, out, /*nowait=*/true);
+  if (!status) ctx.data_bytes_read = bytes_read;
+  return status;
+}
+
 storage::Status Nfs4Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) {
+  return *run_compound(ctx, args, out, /*nowait=*/false);
+}
+
+Status Nfs4Program::be_getattr(Compound& c, const storage::FileHandle& fh, storage::Attr* out) {
+  if (!c.nowait) return backend_.getattr(fh, out);
+  const Status s = backend_.try_getattr(fh, out);
+  if (s == Status::kWouldBlock) c.would_block = true;
+  return s;
+}
+
+Status Nfs4Program::be_lookup(Compound& c, std::string_view name, storage::FileHandle* out,
+                              storage::Attr* attr, std::optional<storage::Attr>* dir_attr) {
+  if (!c.nowait) {
+    return backend_.lookup(c.current.cred, c.current.fh, name, out, attr, dir_attr);
+  }
+  const Status s = backend_.try_lookup(c.current.cred, c.current.fh, name, out, attr, dir_attr);
+  if (s == Status::kWouldBlock) c.would_block = true;
+  return s;
+}
+
+Status Nfs4Program::be_access(Compound& c, std::uint32_t requested, std::uint32_t* granted,
+                              std::optional<storage::Attr>* attr) {
+  if (!c.nowait) return backend_.access(c.current.cred, c.current.fh, requested, granted, attr);
+  const Status s = backend_.try_access(c.current.cred, c.current.fh, requested, granted, attr);
+  if (s == Status::kWouldBlock) c.would_block = true;
+  return s;
+}
+
+Status Nfs4Program::be_read(Compound& c, std::uint64_t offset, std::span<std::uint8_t> dst,
+                            std::uint32_t* got, bool* eof, std::optional<storage::Attr>* attr) {
+  if (!c.nowait) return backend_.read(c.current.cred, c.current.fh, offset, dst, got, eof, attr);
+  const Status s = backend_.try_read(c.current.cred, c.current.fh, offset, dst, got, eof, attr);
+  if (s == Status::kWouldBlock) c.would_block = true;
+  return s;
+}
+
+std::optional<storage::Status> Nfs4Program::run_compound(CallContext& ctx, ArgSlot& args,
+                                                         xdr::XdrEncoder& out, bool nowait) {
   if (args.empty()) return Status::kOk;  // NULL
   auto& a = args.get<CompoundArgs>();
   Compound c(ctx);
+  c.nowait = nowait;
   c.table = exports_.current();
   c.pseudo = pseudo(*c.table);
   c.minor = a.header.minorversion;
@@ -1105,6 +1197,13 @@ storage::Status Nfs4Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEn
   xdr::XdrDecoder in(a.ops);
   Nfsstat4 last = Nfsstat4::kOk;
   std::uint32_t nres = 0;
+  // Inline: operation metrics are recorded once the COMPOUND is answered.
+  struct OpSample {
+    std::uint32_t opnum;
+    Nfsstat4 st;
+    double seconds;
+  };
+  std::vector<OpSample> samples;
   for (std::uint32_t i = 0; i < a.header.numops; ++i) {
     std::uint32_t opnum = in.u32();
     Nfsstat4 st = Nfsstat4::kOk;
@@ -1142,6 +1241,7 @@ storage::Status Nfs4Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEn
     out.u32(0);
     const auto op_start = std::chrono::steady_clock::now();
     if (run) st = c.minor == 0 ? run_op_v40(opnum, in, c, out) : run_op(opnum, in, c, out);
+    if (c.would_block) return std::nullopt;  // nothing changed: the persist stage runs it
     // A full table (clients, sessions, opens, lock-owners, locks): RESOURCE
     // in 4.0; 4.1 has no RESOURCE (RFC 8881 §15.1.1.3) and the operations'
     // error lists allow DELAY, "try again later".
@@ -1151,8 +1251,13 @@ storage::Status Nfs4Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEn
       st = Nfsstat4::kRepTooBig;  // this result would not fit ca_maxresponsesize
     }
     if (op_metrics_) {
-      op_metrics_->record(opnum, st, std::chrono::duration<double>(
-                                         std::chrono::steady_clock::now() - op_start).count());
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - op_start).count();
+      if (c.nowait) {
+        samples.push_back({opnum, st, secs});
+      } else {
+        op_metrics_->record(opnum, st, secs);
+      }
     }
     if (c.replay) {
       // SEQUENCE found a retried request: send the cached reply again.
@@ -1181,6 +1286,26 @@ storage::Status Nfs4Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEn
   }
   out.patch_u32(body, static_cast<std::uint32_t>(last));
   out.patch_u32(numres_pos, nres);
+  if (c.pending_sequence) {
+    // Inline: every operation ran without waiting; now the SEQUENCE for
+    // real.  It can still find the slot taken meanwhile (a retransmission on
+    // another thread): then nothing was changed and the persist stage runs
+    // the whole COMPOUND.
+    const nfs4::SequenceArgs& sa = *c.pending_sequence;
+    bool probe_wanted = false;
+    const std::uint32_t cb_flags =
+        callbacks_ ? callbacks_->sequence_flags(sa.sessionid, &probe_wanted) : 0;
+    if (probe_wanted) return std::nullopt;
+    Nfs4State::SequenceResult r;
+    if (state_.sequence(sa, &r) != Nfsstat4::kOk || r.replay) return std::nullopt;
+    // SEQUENCE4resok after sessionid, sequenceid and slotid (RFC 8881 §18.46.2).
+    out.patch_u32(c.sequence_pos + 24, r.highest_slotid);
+    out.patch_u32(c.sequence_pos + 28, r.target_highest_slotid);
+    out.patch_u32(c.sequence_pos + 32, r.status_flags | cb_flags);
+  }
+  if (op_metrics_) {
+    for (const auto& s : samples) op_metrics_->record(s.opnum, s.st, s.seconds);
+  }
   if (c.in_session) {
     // A reply that overflowed becomes SYSTEM_ERR in the pipeline: not cached.
     state_.complete_slot(c.sessionid, c.slotid, out.written().subspan(body), out.ok());

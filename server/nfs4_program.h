@@ -53,6 +53,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <string>
 
 #include "protocol/nfs4.h"
@@ -102,7 +104,21 @@ class Nfs4Program final : public Program {
   std::size_t max_reply_size(const CallContext& ctx, ArgSlot& args) override;
   bool validate(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) override;
   storage::Status execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) override;
+  /// Inline COMPOUNDs (docs/architecture.md "Inline calls"): NULL, and a
+  /// COMPOUND whose every operation reads only: PUTFH, PUTROOTFH, PUTPUBFH,
+  /// GETFH, SAVEFH, RESTOREFH, LOOKUP, GETATTR, ACCESS, READ of at most
+  /// kInlineReadMax bytes, and (4.1+) the SEQUENCE that opens it.
+  bool may_run_inline(const CallContext& ctx, const ArgSlot& args) const override;
+  /// Runs such a COMPOUND with the Backend's try_* calls.  The SEQUENCE is
+  /// checked first without touching the slot (Nfs4State::peek_sequence) and
+  /// performed for real only once every other operation has run without
+  /// waiting; anything that would wait (the backend, a retried or busy
+  /// slot, a callback probe to start) gives nullopt with no state changed.
+  std::optional<storage::Status> try_execute_inline(CallContext& ctx, ArgSlot& args,
+                                                    xdr::XdrEncoder& out) override;
 
+  /// Largest READ an inline COMPOUND may carry, bytes (as NFSv3's).
+  static constexpr std::uint32_t kInlineReadMax = 64u << 10;
   /// Reply bytes reserved per operation besides READ data / READDIR entries.
   static constexpr std::size_t kPerOpReply = 1024;
 
@@ -112,6 +128,7 @@ class Nfs4Program final : public Program {
     std::span<const std::uint8_t> ops;   // the encoded operations
     std::size_t reply_estimate = 0;      // bytes
     std::size_t request_bytes = 0;       // COMPOUND arguments, bytes (REQ_TOO_BIG)
+    bool inline_ok = false;              // every operation may run inline (may_run_inline)
   };
 
  private:
@@ -119,6 +136,19 @@ class Nfs4Program final : public Program {
   struct Fh;
 
   std::shared_ptr<const PseudoFs> pseudo(const ExportTable& table);
+  /// execute() (`nowait` false: never nullopt) and try_execute_inline()
+  /// (`nowait` true).
+  std::optional<storage::Status> run_compound(CallContext& ctx, ArgSlot& args,
+                                              xdr::XdrEncoder& out, bool nowait);
+  /// The backend calls of the operations an inline COMPOUND may hold: the
+  /// try_* form when `c.nowait`, which sets `c.would_block` on kWouldBlock.
+  storage::Status be_getattr(Compound& c, const storage::FileHandle& fh, storage::Attr* out);
+  storage::Status be_lookup(Compound& c, std::string_view name, storage::FileHandle* out,
+                            storage::Attr* attr, std::optional<storage::Attr>* dir_attr);
+  storage::Status be_access(Compound& c, std::uint32_t requested, std::uint32_t* granted,
+                            std::optional<storage::Attr>* attr);
+  storage::Status be_read(Compound& c, std::uint64_t offset, std::span<std::uint8_t> dst,
+                          std::uint32_t* got, bool* eof, std::optional<storage::Attr>* attr);
   nfs4::Nfsstat4 run_op(std::uint32_t op, xdr::XdrDecoder& in, Compound& c, xdr::XdrEncoder& out);
   // Minor version 0 (nfs4_program.cc, end): run_op_v40 wraps the open-owner
   // seqid ops (OPEN, OPEN_CONFIRM, OPEN_DOWNGRADE, CLOSE) in the owner's

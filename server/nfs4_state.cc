@@ -289,6 +289,30 @@ Nfsstat4 Nfs4State::reclaim_complete(std::uint64_t clientid) {
   return Nfsstat4::kOk;
 }
 
+void Nfs4State::session_limits(const Session& s, SequenceResult* r) {
+  r->clientid = s.clientid;
+  r->highest_slotid = static_cast<std::uint32_t>(s.slots.size() - 1);
+  r->target_highest_slotid = r->highest_slotid;
+  r->status_flags = 0;
+  r->max_ops = s.max_ops;
+  r->max_cached = s.max_cached;
+  r->max_request = s.max_request;
+  r->max_response = s.max_response;
+  r->replay = false;
+}
+
+Nfsstat4 Nfs4State::peek_sequence(const nfs4::SequenceArgs& a, SequenceResult* r) {
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(a.sessionid);
+  if (it == sessions_.end()) return Nfsstat4::kDelay;
+  const Session& s = it->second;
+  if (!client_locked(s.clientid) || a.slotid >= s.slots.size()) return Nfsstat4::kDelay;
+  const Slot& slot = s.slots[a.slotid];
+  if (slot.busy || a.sequenceid != slot.seqid + 1) return Nfsstat4::kDelay;
+  session_limits(s, r);
+  return Nfsstat4::kOk;
+}
+
 Nfsstat4 Nfs4State::sequence(const nfs4::SequenceArgs& a, SequenceResult* r) {
   std::lock_guard lock(mu_);
   const auto now = now_();
@@ -300,15 +324,7 @@ Nfsstat4 Nfs4State::sequence(const nfs4::SequenceArgs& a, SequenceResult* r) {
   if (!c) return Nfsstat4::kBadSession;
   if (a.slotid >= s.slots.size()) return Nfsstat4::kBadSlot;
   Slot& slot = s.slots[a.slotid];
-  r->clientid = s.clientid;
-  r->highest_slotid = static_cast<std::uint32_t>(s.slots.size() - 1);
-  r->target_highest_slotid = r->highest_slotid;
-  r->status_flags = 0;
-  r->max_ops = s.max_ops;
-  r->max_cached = s.max_cached;
-  r->max_request = s.max_request;
-  r->max_response = s.max_response;
-  r->replay = false;
+  session_limits(s, r);
   if (a.sequenceid == slot.seqid) {  // a retry of the slot's last request
     if (slot.busy) return Nfsstat4::kDelay;
     if (!slot.cached) return Nfsstat4::kRetryUncachedRep;

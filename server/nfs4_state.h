@@ -147,6 +147,12 @@ class Nfs4State {
   /// cached, kDelay while it is still executing; any other seqid is
   /// kSeqMisordered; kBadSlot beyond the table; kBadSession unknown session.
   nfs4::Nfsstat4 sequence(const nfs4::SequenceArgs& a, SequenceResult* r);
+  /// What sequence() would answer, without changing anything: kOk (with the
+  /// session's limits in `r`) only when it would start a new request on the
+  /// slot; every other case (a retry, a busy slot, a misordered seqid, an
+  /// unknown session) is kDelay here, for the caller to run sequence()
+  /// later on a thread that may block.  For inline COMPOUNDs.
+  nfs4::Nfsstat4 peek_sequence(const nfs4::SequenceArgs& a, SequenceResult* r);
   /// Ends the request started by a successful non-replay sequence(): stores
   /// `reply` (the whole COMPOUND reply body) when `cacheable` and it fits the
   /// cache limit, and frees the slot.
@@ -397,6 +403,8 @@ class Nfs4State {
   void expire_locked(Clock::time_point now);
   void drop_client_locked(std::uint64_t clientid);
   Client* client_locked(std::uint64_t clientid);
+  /// A new SequenceResult with `s`'s slot table and negotiated limits.
+  static void session_limits(const Session& s, SequenceResult* r);
   nfs4::Nfsstat4 find_open_locked(const nfs4::Stateid4& s, OpenState** out);
   // 4.0 (nfs4_state_v40.cc)
   nfs4::Nfsstat4 find_open_v40_locked(const nfs4::Stateid4& s, OpenState** out,

@@ -5,7 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -95,16 +97,23 @@ class Nfs4ProgramTest : public ::testing::Test {
 
   /// Runs one COMPOUND through decode -> validate -> execute; returns the
   /// reply body (status, tag, results).
-  std::vector<std::uint8_t> compound(std::uint32_t minor, std::uint32_t numops,
-                                     const std::function<void(xdr::XdrEncoder&)>& ops) {
-    Wire req(1 << 18);
+  /// Encodes COMPOUND4args (tag "t") into `req` and decodes them with
+  /// `program` into `slot`.
+  void decode_compound(Nfs4Program& program, Wire& req, std::uint32_t minor, std::uint32_t numops,
+                       const std::function<void(xdr::XdrEncoder&)>& ops, ArgSlot& slot) {
     req.enc.string("t");
     req.enc.u32(minor);
     req.enc.u32(numops);
     ops(req.enc);
     xdr::XdrDecoder in(req.enc.written());
+    EXPECT_EQ(program.decode(ctx_, in, slot), DecodeResult::kOk);
+  }
+
+  std::vector<std::uint8_t> compound(std::uint32_t minor, std::uint32_t numops,
+                                     const std::function<void(xdr::XdrEncoder&)>& ops) {
+    Wire req(1 << 18);
     ArgSlot slot;
-    EXPECT_EQ(program_.decode(ctx_, in, slot), DecodeResult::kOk);
+    decode_compound(program_, req, minor, numops, ops, slot);
     std::vector<std::uint8_t> buf(program_.max_reply_size(ctx_, slot));
     xdr::XdrEncoder out(buf);
     if (program_.validate(ctx_, slot, out)) program_.execute(ctx_, slot, out);
@@ -958,6 +967,219 @@ TEST_F(Nfs4ProgramTest, OperationsAreCountedByNameAndStatus) {
   EXPECT_EQ(counter_value(reg, "SEQUENCE", "OK"), 1);
   EXPECT_EQ(counter_value(reg, "CREATE_SESSION", "OK"), 1);
   EXPECT_EQ(counter_value(reg, "SEEK", "OK"), -1);  // no series for what never happened
+}
+
+
+// ---------------------------------------------------------- inline COMPOUNDs
+
+/// decode -> may_run_inline -> validate -> try_execute_inline, as the
+/// pipeline does on the network thread.
+struct InlineOutcome {
+  bool eligible = false;
+  std::optional<Status> status;  // nullopt: handed off
+  std::vector<std::uint8_t> bytes;
+};
+
+class Nfs4InlineTest : public Nfs4ProgramTest {
+ protected:
+  InlineOutcome try_inline(std::uint32_t minor, std::uint32_t numops,
+                           const std::function<void(xdr::XdrEncoder&)>& ops) {
+    Wire req(1 << 18);
+    ArgSlot slot;
+    decode_compound(program_, req, minor, numops, ops, slot);
+    InlineOutcome o;
+    o.eligible = program_.may_run_inline(ctx_, slot);
+    if (!o.eligible) return o;
+    std::vector<std::uint8_t> buf(program_.max_reply_size(ctx_, slot));
+    xdr::XdrEncoder out(buf);
+    if (!program_.validate(ctx_, slot, out)) return o;
+    o.status = program_.try_execute_inline(ctx_, slot, out);
+    auto w = out.written();
+    o.bytes.assign(w.begin(), w.end());
+    return o;
+  }
+  /// Only decode + may_run_inline, with `program`.
+  bool eligible(Nfs4Program& program, std::uint32_t minor, std::uint32_t numops,
+                const std::function<void(xdr::XdrEncoder&)>& ops) {
+    Wire req(1 << 18);
+    ArgSlot slot;
+    decode_compound(program, req, minor, numops, ops, slot);
+    return program.may_run_inline(ctx_, slot);
+  }
+  /// SEQUENCE with `seqid` on slot 0 (without bumping seqid_).
+  void sequence_at(xdr::XdrEncoder& e, std::uint32_t seqid) {
+    e.u32(static_cast<std::uint32_t>(Op::kSequence));
+    e.fixed_opaque(sessionid_);
+    e.u32(seqid);
+    e.u32(0);
+    e.u32(0);
+    e.boolean(false);
+  }
+  static void getattr_type_size(xdr::XdrEncoder& e) {
+    e.u32(static_cast<std::uint32_t>(Op::kGetattr));
+    e.u32(1);
+    e.u32((1u << 1) | (1u << 4));  // type, size
+  }
+  static storage::Attr file_attr(std::uint64_t size) {
+    storage::Attr a;
+    a.type = storage::FileType::kReg;
+    a.size = size;
+    return a;
+  }
+};
+
+TEST_F(Nfs4InlineTest, ReadOnlyCompoundIsAnsweredWithTheNonBlockingBackendCalls) {
+  open_session();
+  const FileHandle f = fh_in(1, 5);
+  // StrictMock: getattr() (the blocking form) must not be called.
+  EXPECT_CALL(backend_, try_getattr(Eq(f), _))
+      .WillOnce(DoAll(SetArgPointee<1>(file_attr(1234)), Return(Status::kOk)));
+  const std::uint32_t seq = seqid_ + 1;
+  auto o = try_inline(2, 3, [&](xdr::XdrEncoder& e) {
+    sequence_at(e, seq);
+    putfh(e, f);
+    getattr_type_size(e);
+  });
+  ASSERT_TRUE(o.eligible);
+  ASSERT_TRUE(o.status.has_value());
+  EXPECT_EQ(*o.status, Status::kOk);
+  xdr::XdrDecoder in(o.bytes);
+  EXPECT_EQ(in.u32(), 0u);  // NFS4_OK
+  in.string(16);
+  EXPECT_EQ(in.u32(), 3u);
+  EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(Op::kSequence));
+  EXPECT_EQ(in.u32(), 0u);
+  auto sid = in.fixed_opaque(16);
+  EXPECT_TRUE(std::equal(sid.begin(), sid.end(), sessionid_.begin()));
+  EXPECT_EQ(in.u32(), seq);  // sequenceid
+  EXPECT_EQ(in.u32(), 0u);   // slotid
+  EXPECT_EQ(in.u32(), 7u);   // highest slotid (eight slots)
+  EXPECT_EQ(in.u32(), 7u);   // target highest slotid
+  EXPECT_EQ(in.u32(), 0u);   // status flags
+  EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(Op::kPutfh));
+  EXPECT_EQ(in.u32(), 0u);
+  EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(Op::kGetattr));
+  EXPECT_EQ(in.u32(), 0u);
+  // The SEQUENCE was performed: the next request on the slot is seq + 1,
+  // and a retry of seq is a replay, not a new request.
+  seqid_ = seq;
+  EXPECT_CALL(backend_, getattr(Eq(f), _))
+      .WillOnce(DoAll(SetArgPointee<1>(file_attr(1)), Return(Status::kOk)));
+  auto next = run_on(f, getattr_type_size);
+  EXPECT_EQ(next.top, Nfsstat4::kOk);
+}
+
+TEST_F(Nfs4InlineTest, CompoundThatWouldBlockLeavesTheSlotForThePersistStage) {
+  open_session();
+  const FileHandle f = fh_in(1, 5);
+  EXPECT_CALL(backend_, try_getattr(Eq(f), _)).WillOnce(Return(Status::kWouldBlock));
+  const std::uint32_t seq = seqid_ + 1;
+  auto o = try_inline(2, 3, [&](xdr::XdrEncoder& e) {
+    sequence_at(e, seq);
+    putfh(e, f);
+    getattr_type_size(e);
+  });
+  ASSERT_TRUE(o.eligible);
+  EXPECT_FALSE(o.status.has_value());
+  // The same request (same seqid) then runs on the persist stage as a new
+  // request: the slot was not touched (else SEQ_MISORDERED or a replay).
+  EXPECT_CALL(backend_, getattr(Eq(f), _))
+      .WillOnce(DoAll(SetArgPointee<1>(file_attr(7)), Return(Status::kOk)));
+  auto r = run_on(f, getattr_type_size);  // run() uses ++seqid_ == seq
+  EXPECT_EQ(r.top, Nfsstat4::kOk);
+  EXPECT_EQ(r.status, Nfsstat4::kOk);
+}
+
+TEST_F(Nfs4InlineTest, RetriedOrMisorderedSequenceIsLeftToThePersistStage) {
+  open_session();
+  const FileHandle f = fh_in(1, 5);
+  EXPECT_CALL(backend_, getattr(Eq(f), _))
+      .WillOnce(DoAll(SetArgPointee<1>(file_attr(7)), Return(Status::kOk)));
+  run_on(f, getattr_type_size);  // seqid_ is now the slot's seqid
+  for (std::uint32_t seq : {seqid_, seqid_ + 5}) {
+    auto o = try_inline(2, 3, [&](xdr::XdrEncoder& e) {
+      sequence_at(e, seq);
+      putfh(e, f);
+      getattr_type_size(e);
+    });
+    ASSERT_TRUE(o.eligible);
+    EXPECT_FALSE(o.status.has_value()) << "seqid " << seq;
+  }
+}
+
+TEST_F(Nfs4InlineTest, OnlyCompoundsOfReadOnlyOperationsAreEligible) {
+  open_session();
+  const FileHandle f = fh_in(1, 5);
+  auto read_op = [](xdr::XdrEncoder& e, std::uint32_t count) {
+    e.u32(static_cast<std::uint32_t>(Op::kRead));
+    anon_stateid(e);
+    e.u64(0);
+    e.u32(count);
+  };
+  // A WRITE (or any operation that changes something) keeps the whole
+  // COMPOUND on the persist stage.
+  EXPECT_FALSE(try_inline(2, 3, [&](xdr::XdrEncoder& e) {
+                 sequence_at(e, seqid_ + 1);
+                 putfh(e, f);
+                 e.u32(static_cast<std::uint32_t>(Op::kWrite));
+                 anon_stateid(e);
+                 e.u64(0);
+                 e.u32(0);  // UNSTABLE4
+                 e.opaque(std::vector<std::uint8_t>(10, 1));
+               }).eligible);
+  // READ up to kInlineReadMax only (with a maxread above it).
+  Nfs4Program big(backend_, registry_, state_, Nfs4Limits{1u << 20, 1u << 20, 64}, kWriteverf);
+  for (std::uint32_t count : {Nfs4Program::kInlineReadMax, Nfs4Program::kInlineReadMax + 1}) {
+    EXPECT_EQ(eligible(big, 2, 3,
+                       [&](xdr::XdrEncoder& e) {
+                         sequence_at(e, seqid_ + 1);
+                         putfh(e, f);
+                         read_op(e, count);
+                       }),
+              count <= Nfs4Program::kInlineReadMax)
+        << count;
+  }
+  // 4.1+: without SEQUENCE first the COMPOUND is not in a session.
+  EXPECT_FALSE(try_inline(1, 2, [&](xdr::XdrEncoder& e) {
+                 putfh(e, f);
+                 getattr_type_size(e);
+               }).eligible);
+}
+
+TEST_F(Nfs4InlineTest, MinorVersionZeroCompoundRunsInlineWithoutASession) {
+  const FileHandle f = fh_in(1, 5);
+  EXPECT_CALL(backend_, try_getattr(Eq(f), _))
+      .WillOnce(DoAll(SetArgPointee<1>(file_attr(99)), Return(Status::kOk)));
+  auto o = try_inline(0, 2, [&](xdr::XdrEncoder& e) {
+    putfh(e, f);
+    getattr_type_size(e);
+  });
+  ASSERT_TRUE(o.eligible);
+  ASSERT_TRUE(o.status.has_value());
+  xdr::XdrDecoder in(o.bytes);
+  EXPECT_EQ(in.u32(), 0u);
+}
+
+TEST_F(Nfs4InlineTest, AbandonedAttemptIsNotCountedInOperationMetrics) {
+  prometheus::Registry reg;
+  Nfs4OpMetrics metrics(reg);
+  program_.set_op_metrics(&metrics);
+  open_session();
+  const FileHandle f = fh_in(1, 5);
+  EXPECT_CALL(backend_, try_getattr(Eq(f), _)).WillOnce(Return(Status::kWouldBlock));
+  auto o = try_inline(2, 3, [&](xdr::XdrEncoder& e) {
+    sequence_at(e, seqid_ + 1);
+    putfh(e, f);
+    getattr_type_size(e);
+  });
+  ASSERT_FALSE(o.status.has_value());
+  EXPECT_EQ(counter_value(reg, "PUTFH", "OK"), -1);
+  EXPECT_EQ(counter_value(reg, "SEQUENCE", "OK"), -1);
+  EXPECT_CALL(backend_, getattr(Eq(f), _))
+      .WillOnce(DoAll(SetArgPointee<1>(file_attr(7)), Return(Status::kOk)));
+  run_on(f, getattr_type_size);
+  EXPECT_EQ(counter_value(reg, "PUTFH", "OK"), 1);
+  EXPECT_EQ(counter_value(reg, "GETATTR", "OK"), 1);
 }
 
 }  // namespace
