@@ -20,8 +20,10 @@
 //   seqwrite     1 MiB writes at increasing offsets, one file per slot
 //   seqread      1 MiB reads of the files seqwrite wrote
 //
-// libnfs 4.0 notes: NFSv4 in libnfs 4.0 is 4.0-only with one open-owner per
-// context; use --connections to spread load.  The server's peak RSS is
+// libnfs 4.0 notes: NFSv4 in libnfs 4.0 is 4.0-only, does not serialize the
+// calls of its one open-owner per context (use --depth 1 and more
+// --connections), and cannot encode a WRITE of more than about 4 KiB; each
+// context here gets a client name of its own (else all share one clientid).  The server's peak RSS is
 // sampled from /proc/PID/status (VmHWM and VmRSS) when --server-pid is given.
 #include <fcntl.h>
 #include <poll.h>

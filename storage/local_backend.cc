@@ -696,6 +696,7 @@ Status LocalBackend::create(const Credentials& cred, const FileHandle& dir, std:
     if (!g.ok()) return kNoIdentity;
     // mknodat(S_IFREG) never follows a symlink and fails with EEXIST on any
     // existing name, unlike open(O_CREAT).
+    auto dir_lock = dir_locks_.lock(d.st);
     if (::mknodat(d.fd.get(), n.c_str(), S_IFREG | perm, 0) == 0) {
       created = true;
     } else if (errno != EEXIST || mode == CreateMode::kGuarded) {
@@ -749,6 +750,7 @@ Status LocalBackend::mkdir(const Credentials& cred, const FileHandle& dir, std::
   {
     CredentialsGuard g(cred);
     if (!g.ok()) return kNoIdentity;
+    auto dir_lock = dir_locks_.lock(d.st);
     if (::mkdirat(d.fd.get(), n.c_str(), attrs.mode.value_or(0755) & 07777) != 0) s = errno_status();
   }
   Resolved child;
@@ -783,6 +785,7 @@ Status LocalBackend::symlink(const Credentials& cred, const FileHandle& dir, std
   {
     CredentialsGuard g(cred);
     if (!g.ok()) return kNoIdentity;
+    auto dir_lock = dir_locks_.lock(d.st);
     if (::symlinkat(t.c_str(), d.fd.get(), n.c_str()) != 0) s = errno_status();
   }
   Resolved child;
@@ -822,6 +825,7 @@ Status LocalBackend::mknod(const Credentials& cred, const FileHandle& dir, std::
   {
     CredentialsGuard g(cred);
     if (!g.ok()) return kNoIdentity;
+    auto dir_lock = dir_locks_.lock(d.st);
     if (::mknodat(d.fd.get(), n.c_str(), fmt | perm, rdev) != 0) s = errno_status();
   }
   Resolved child;
@@ -849,6 +853,7 @@ Status LocalBackend::remove(const Credentials& cred, const FileHandle& dir, std:
   {
     CredentialsGuard g(cred);
     if (!g.ok()) return kNoIdentity;
+    auto dir_lock = dir_locks_.lock(d.st);
     if (::unlinkat(d.fd.get(), std::string(name).c_str(), 0) != 0) s = errno_status();
   }
   dir_wcc->after = post_attr(d.fd.get());
@@ -868,6 +873,7 @@ Status LocalBackend::rmdir(const Credentials& cred, const FileHandle& dir, std::
   {
     CredentialsGuard g(cred);
     if (!g.ok()) return kNoIdentity;
+    auto dir_lock = dir_locks_.lock(d.st);
     if (::unlinkat(d.fd.get(), std::string(name).c_str(), AT_REMOVEDIR) != 0)
       s = errno == EEXIST ? Status::kNotEmpty : errno_status();
   }
@@ -892,6 +898,7 @@ Status LocalBackend::rename(const Credentials& cred, const FileHandle& from_dir,
   {
     CredentialsGuard g(cred);
     if (!g.ok()) return kNoIdentity;
+    auto dir_locks = dir_locks_.lock_two(f.st, t.st);
     if (::renameat(f.fd.get(), std::string(from_name).c_str(), t.fd.get(),
                    std::string(to_name).c_str()) != 0)
       s = errno_status();
@@ -918,6 +925,7 @@ Status LocalBackend::link(const Credentials& cred, const FileHandle& file, const
     if (!g.ok()) return kNoIdentity;
     // linkat(AT_EMPTY_PATH) would need CAP_DAC_READ_SEARCH; the /proc path
     // with AT_SYMLINK_FOLLOW links the fd's inode without it.
+    auto dir_lock = dir_locks_.lock(d.st);
     if (::linkat(AT_FDCWD, proc_path(f.fd.get()).c_str(), d.fd.get(), std::string(name).c_str(),
                  AT_SYMLINK_FOLLOW) != 0)
       s = errno_status();

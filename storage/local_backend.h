@@ -53,6 +53,7 @@
 #include <ctime>
 
 #include "storage/backend.h"
+#include "storage/directory_locks.h"
 #include "storage/handle_cache.h"
 #include "storage/handle_codec.h"
 #include "storage/unique_fd.h"
@@ -245,6 +246,7 @@ class LocalBackend : public Backend {
   std::unique_ptr<HandleCodec> codec_;
   HandleCache handle_cache_{kHandleCacheEntries};
   InodeHandleCache inode_handles_{kInodeHandleEntries};
+  DirectoryLocks dir_locks_;  // around name changes in a directory (directory_locks.h)
   DirEntryCache dir_cache_{kDirCacheEntries};
   std::shared_mutex exports_mu_;
   std::map<std::uint32_t, std::unique_ptr<ExportRoot>> exports_;
