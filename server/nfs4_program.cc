@@ -2,6 +2,7 @@
 #include "server/nfs4_program.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -176,7 +177,8 @@ DecodeResult Nfs4Program::decode(const CallContext& ctx, xdr::XdrDecoder& in, Ar
   xdr::XdrDecoder scan(a.ops);
   const std::uint32_t n = std::min(a.header.numops, limits_.max_ops);
   const std::uint32_t minor = a.header.minorversion;
-  bool inline_ok = minor <= nfs4::kMaxMinorVersion && n > 0 && n == a.header.numops;
+  bool inline_ok = minor <= nfs4::kMaxMinorVersion && n > 0 && n == a.header.numops &&
+                   n <= kInlineMaxOps;
   std::uint32_t i = 0;
   for (; i < n; ++i) {
     est += kPerOpReply;
@@ -1197,13 +1199,15 @@ std::optional<storage::Status> Nfs4Program::run_compound(CallContext& ctx, ArgSl
   xdr::XdrDecoder in(a.ops);
   Nfsstat4 last = Nfsstat4::kOk;
   std::uint32_t nres = 0;
-  // Inline: operation metrics are recorded once the COMPOUND is answered.
+  // Inline: operation metrics are recorded once the COMPOUND is answered
+  // (no allocation: inline COMPOUNDs hold at most kInlineMaxOps operations).
   struct OpSample {
-    std::uint32_t opnum;
-    Nfsstat4 st;
-    double seconds;
+    std::uint32_t opnum = 0;
+    Nfsstat4 st = Nfsstat4::kOk;
+    double seconds = 0;
   };
-  std::vector<OpSample> samples;
+  std::array<OpSample, kInlineMaxOps> samples;
+  std::size_t nsamples = 0;
   for (std::uint32_t i = 0; i < a.header.numops; ++i) {
     std::uint32_t opnum = in.u32();
     Nfsstat4 st = Nfsstat4::kOk;
@@ -1254,7 +1258,7 @@ std::optional<storage::Status> Nfs4Program::run_compound(CallContext& ctx, ArgSl
       const double secs =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - op_start).count();
       if (c.nowait) {
-        samples.push_back({opnum, st, secs});
+        samples[nsamples++] = {opnum, st, secs};  // nowait: numops <= kInlineMaxOps
       } else {
         op_metrics_->record(opnum, st, secs);
       }
@@ -1304,7 +1308,9 @@ std::optional<storage::Status> Nfs4Program::run_compound(CallContext& ctx, ArgSl
     out.patch_u32(c.sequence_pos + 32, r.status_flags | cb_flags);
   }
   if (op_metrics_) {
-    for (const auto& s : samples) op_metrics_->record(s.opnum, s.st, s.seconds);
+    for (std::size_t k = 0; k < nsamples; ++k) {
+      op_metrics_->record(samples[k].opnum, samples[k].st, samples[k].seconds);
+    }
   }
   if (c.in_session) {
     // A reply that overflowed becomes SYSTEM_ERR in the pipeline: not cached.

@@ -105,7 +105,7 @@ class Nfs4Program final : public Program {
   bool validate(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) override;
   storage::Status execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) override;
   /// Inline COMPOUNDs (docs/architecture.md "Inline calls"): NULL, and a
-  /// COMPOUND whose every operation reads only: PUTFH, PUTROOTFH, PUTPUBFH,
+  /// COMPOUND of at most kInlineMaxOps operations that each only read: PUTFH, PUTROOTFH, PUTPUBFH,
   /// GETFH, SAVEFH, RESTOREFH, LOOKUP, GETATTR, ACCESS, READ of at most
   /// kInlineReadMax bytes, and (4.1+) the SEQUENCE that opens it.
   bool may_run_inline(const CallContext& ctx, const ArgSlot& args) const override;
@@ -119,6 +119,9 @@ class Nfs4Program final : public Program {
 
   /// Largest READ an inline COMPOUND may carry, bytes (as NFSv3's).
   static constexpr std::uint32_t kInlineReadMax = 64u << 10;
+  /// Most operations an inline COMPOUND may hold (longer ones take the
+  /// persist stage); the Linux client's read-only COMPOUNDs hold 2 to 5.
+  static constexpr std::uint32_t kInlineMaxOps = 16;
   /// Reply bytes reserved per operation besides READ data / READDIR entries.
   static constexpr std::size_t kPerOpReply = 1024;
 
