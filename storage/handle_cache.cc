@@ -150,39 +150,75 @@ std::shared_ptr<const DirSnapshot> DirEntryCache::find(std::uint64_t dev, std::u
   if (max_entries_ == 0) return nullptr;
   std::shared_ptr<const DirSnapshot> stale;  // freed outside the lock
   std::lock_guard lock(mu_);
+  apply_events();
   auto it = index_.find(Key{dev, ino});
   if (it == index_.end()) return nullptr;
-  if (!(it->second->second->stamp == stamp)) {
-    stale = it->second->second;
+  if (!(it->second->snap->stamp == stamp)) {
+    stale = it->second->snap;
     drop(it->second);
     return nullptr;
   }
   lru_.splice(lru_.begin(), lru_, it->second);
-  return it->second->second;
+  return it->second->snap;
 }
 
-void DirEntryCache::insert(std::uint64_t dev, std::uint64_t ino,
-                           std::shared_ptr<const DirSnapshot> snap) {
+void DirEntryCache::apply_events() {
+  if (watched_.empty()) return;
+  watch_.drain(
+      [this](int wd, bool gone) {
+        auto w = watched_.find(wd);
+        if (w == watched_.end()) return;  // removed by drop()
+        auto it = index_.find(w->second);
+        if (it != index_.end() && it->second->wd == wd) {
+          if (gone) {  // the kernel dropped the watch: no more events to trust
+            it->second->snap->attrs->retire();
+            it->second->wd = -1;
+          } else {
+            it->second->snap->attrs->invalidate();
+          }
+        }
+        if (gone) watched_.erase(w);
+      },
+      [this] {
+        for (Item& item : lru_) {
+          if (item.snap->attrs) item.snap->attrs->invalidate();
+        }
+      });
+}
+
+void DirEntryCache::insert(std::uint64_t dev, std::uint64_t ino, std::shared_ptr<DirSnapshot> snap,
+                           int watch_fd) {
   if (max_entries_ == 0 || !snap || snap->entries.size() > max_listing()) return;
   std::vector<std::shared_ptr<const DirSnapshot>> evicted;  // freed outside the lock
   std::lock_guard lock(mu_);
   const Key k{dev, ino};
+  int wd = -1;
+  if (watch_fd >= 0) {
+    wd = watch_.add(watch_fd);
+    if (wd >= 0) snap->attrs = std::make_unique<EntryAttrCache>(snap->entries.size());
+  }
   if (auto it = index_.find(k); it != index_.end()) {
-    evicted.push_back(it->second->second);
-    drop(it->second);
+    evicted.push_back(it->second->snap);
+    drop(it->second, wd);
   }
   while (!lru_.empty() && total_ + snap->entries.size() > max_entries_) {
-    evicted.push_back(lru_.back().second);
-    drop(std::prev(lru_.end()));
+    evicted.push_back(lru_.back().snap);
+    drop(std::prev(lru_.end()), wd);
   }
+  if (wd >= 0) watched_[wd] = k;
   total_ += snap->entries.size();
-  lru_.emplace_front(k, std::move(snap));
+  lru_.push_front(Item{k, std::move(snap), wd});
   index_.emplace(k, lru_.begin());
 }
 
-void DirEntryCache::drop(std::list<Item>::iterator it) {
-  total_ -= it->second->entries.size();
-  index_.erase(it->first);
+void DirEntryCache::drop(std::list<Item>::iterator it, int keep_wd) {
+  total_ -= it->snap->entries.size();
+  if (it->snap->attrs) it->snap->attrs->retire();
+  if (it->wd >= 0 && it->wd != keep_wd) {
+    watch_.remove(it->wd);
+    watched_.erase(it->wd);
+  }
+  index_.erase(it->key);
   lru_.erase(it);
 }
 

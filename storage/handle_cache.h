@@ -31,6 +31,8 @@
 #include <utility>
 #include <vector>
 
+#include "storage/dir_watch.h"
+#include "storage/entry_attr_cache.h"
 #include "storage/types.h"
 #include "storage/unique_fd.h"
 
@@ -152,6 +154,9 @@ struct DirSnapshot {
   };
   InodeStamp stamp;
   std::vector<Entry> entries;
+  /// READDIRPLUS attributes of the entries (index = entry index); set by
+  /// DirEntryCache::insert when the directory could be watched, else null.
+  std::unique_ptr<EntryAttrCache> attrs;
   /// Index of the first entry after cookie `cookie` (0 = start), or -1 when
   /// no entry has that cookie.
   std::ptrdiff_t start_after(std::uint64_t cookie) const;
@@ -165,19 +170,32 @@ struct DirSnapshot {
 // directory's ctime, whether done through nasd or behind its back.  The
 // caller inserts only listings of directories whose ctime is older than its
 // stat by more than the timestamp granularity, so a later change always
-// gets a different ctime.  Entry attributes and handles are never cached
-// here.  Bounded by the total number of entries (least recently used
-// listings out); thread-safe.
+// gets a different ctime.  Handles are never cached here on their own.
+//
+// A listing inserted with a descriptor of its directory also gets an
+// EntryAttrCache for its entries' READDIRPLUS attributes, and the directory
+// an inotify watch (DirWatch).  find() drains the watch before it returns a
+// listing, and moves the generation of every listing whose directory
+// reported a change (all of them when events were lost), so a caller that
+// reads the generation after find() never gets a record older than a change
+// completed before its call.  A dropped listing's records are retired and
+// its watch removed.  Bounded by the total number of entries (least
+// recently used listings out); thread-safe (one mutex, held for short
+// critical sections and the watch's non-blocking system calls).
 class DirEntryCache {
  public:
   /// `max_entries`: most entries over all listings; 0 disables the cache.
   explicit DirEntryCache(std::size_t max_entries) : max_entries_(max_entries) {}
 
-  /// The listing of (dev, ino) when its stamp equals `stamp` (else dropped).
+  /// Applies the changes the directory watches reported, then returns the
+  /// listing of (dev, ino) when its stamp equals `stamp` (else dropped).
   std::shared_ptr<const DirSnapshot> find(std::uint64_t dev, std::uint64_t ino,
                                           const InodeStamp& stamp);
   /// Caches `snap` for (dev, ino); refused when larger than half the budget.
-  void insert(std::uint64_t dev, std::uint64_t ino, std::shared_ptr<const DirSnapshot> snap);
+  /// With `watch_fd` (a descriptor of that directory, >= 0) the listing gets
+  /// an EntryAttrCache when the directory can be watched.
+  void insert(std::uint64_t dev, std::uint64_t ino, std::shared_ptr<DirSnapshot> snap,
+              int watch_fd = -1);
   /// Most entries one listing may have to be cached.
   std::size_t max_listing() const { return max_entries_ / 2; }
 
@@ -212,10 +230,20 @@ class DirEntryCache {
       return static_cast<std::size_t>(k.second * 0x9E3779B97F4A7C15ull ^ k.first);
     }
   };
-  using Item = std::pair<Key, std::shared_ptr<const DirSnapshot>>;
-  void drop(std::list<Item>::iterator it);
+  struct Item {
+    Key key;
+    std::shared_ptr<const DirSnapshot> snap;
+    int wd = -1;  // DirWatch descriptor of the directory, -1 when unwatched
+  };
+  /// Removes `it`, retires its attribute records, and removes its watch
+  /// unless `keep_wd` is that watch (the same directory inserted again).
+  void drop(std::list<Item>::iterator it, int keep_wd = -1);
+  /// Applies the queued watch events (under mu_).
+  void apply_events();
   const std::size_t max_entries_;
   mutable std::mutex mu_;
+  DirWatch watch_;
+  std::unordered_map<int, Key> watched_;  // wd -> listing key
   std::size_t total_ = 0;
   std::list<Item> lru_;  // front: most recently used
   std::unordered_map<Key, std::list<Item>::iterator, KeyHash> index_;

@@ -961,7 +961,7 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
   if (!from_cache) {
     snap.reset();
     if (Status s = open_for_io(cred, d, O_RDONLY | O_DIRECTORY, &rd); s != Status::kOk) return s;
-    snap = read_listing(rd.get(), d, before);
+    snap = read_listing(rd.get(), d, before, plus);
     start = snap ? snap->start_after(cookie) : -1;
     if (start < 0) {  // not cached, or a cookie it does not have: read on from the cookie
       snap.reset();
@@ -981,9 +981,22 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
       ::faccessat(d.fd.get(), "", R_OK, AT_EACCESS | AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
     return errno_status();
   const int dirfd = rd.valid() ? rd.get() : d.fd.get();
+  // READDIRPLUS attributes recorded by earlier calls (entry_attr_cache.h):
+  // the generation is read after find() drained the directory's watch, and
+  // only a client that may search the directory (as a fresh statx by name
+  // needs) is served from it.
+  EntryAttrCache* recorded = plus && snap ? snap->attrs.get() : nullptr;
+  const std::uint64_t recorded_gen = recorded ? recorded->generation() : 0;
+  if (recorded_gen == 0 ||
+      ::faccessat(d.fd.get(), "", X_OK, AT_EACCESS | AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
+    recorded = nullptr;
+  struct timespec mono {};
+  ::clock_gettime(CLOCK_MONOTONIC, &mono);
+  const std::int64_t now_ns = static_cast<std::int64_t>(mono.tv_sec) * 1000000000LL + mono.tv_nsec;
   const std::size_t first = entries->size();
-  // Appends one entry; false when it does not fit.
-  auto add = [&](const char* name, std::uint64_t ino, std::uint64_t off) {
+  // Appends one entry (`idx`: its index in `snap`, -1 when read from the
+  // directory); false when it does not fit.
+  auto add = [&](const char* name, std::uint64_t ino, std::uint64_t off, std::ptrdiff_t idx) {
     DirEntry e;
     e.name = name;
     e.fileid = ino;
@@ -997,8 +1010,19 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
       } else if (e.name == ".") {
         e.attr = to_attr(d.st);  // the directory itself, stat'ed by this call
         e.handle = dir;
+      } else if (recorded && idx >= 0 &&
+                 recorded->get(static_cast<std::size_t>(idx), recorded_gen,
+                               now_ns - kEntryAttrMaxAgeNs, &e.attr.emplace(),
+                               &e.handle.emplace())) {
+        // served from the record
       } else {
+        e.attr.reset();
+        e.handle.reset();
         plus_entry(d, dirfd, ino, &e);
+        // Only what the directory's watch reports changes of (dir_watch.h).
+        if (recorded && idx >= 0 && e.attr && e.handle && e.attr->type != FileType::kDir &&
+            e.attr->nlink <= 1)
+          recorded->put(static_cast<std::size_t>(idx), recorded_gen, now_ns, *e.attr, *e.handle);
       }
     }
     if (!fits(e)) return false;
@@ -1008,7 +1032,7 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
   if (snap) {
     for (std::size_t i = static_cast<std::size_t>(start); i < snap->entries.size(); ++i) {
       const DirSnapshot::Entry& se = snap->entries[i];
-      if (!add(se.name.c_str(), se.ino, se.off))
+      if (!add(se.name.c_str(), se.ino, se.off, static_cast<std::ptrdiff_t>(i)))
         return entries->size() == first ? Status::kTooSmall : Status::kOk;
     }
     *eof = true;
@@ -1025,14 +1049,15 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
     for (long pos = 0; pos < n;) {
       auto* de = reinterpret_cast<struct dirent64*>(buf.data() + pos);
       pos += de->d_reclen;
-      if (!add(de->d_name, de->d_ino, static_cast<std::uint64_t>(de->d_off)))
+      if (!add(de->d_name, de->d_ino, static_cast<std::uint64_t>(de->d_off), -1))
         return entries->size() == first ? Status::kTooSmall : Status::kOk;
     }
   }
 }
 
 std::shared_ptr<const DirSnapshot> LocalBackend::read_listing(int fd, const Resolved& d,
-                                                              const struct timespec& before) {
+                                                              const struct timespec& before,
+                                                              bool with_attrs) {
   // Only a directory unchanged for longer than the timestamp granularity:
   // any change after our stat then gets a ctime different from d.stamp's.
   const std::int64_t ctime_ns = d.stamp.ctime_sec * 1000000000LL + d.stamp.ctime_nsec;
@@ -1057,7 +1082,7 @@ std::shared_ptr<const DirSnapshot> LocalBackend::read_listing(int fd, const Reso
       snap->entries.push_back(DirSnapshot::Entry{de->d_name, de->d_ino, off});
     }
   }
-  dir_cache_.insert(d.st.st_dev, d.st.st_ino, snap);
+  dir_cache_.insert(d.st.st_dev, d.st.st_ino, snap, with_attrs ? d.fd.get() : -1);
   return snap;
 }
 

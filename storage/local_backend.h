@@ -166,10 +166,17 @@ class LocalBackend : public Backend {
  private:
   static constexpr std::size_t kHandleCacheEntries = 1024;  // open O_PATH descriptors at most
   static constexpr std::size_t kInodeHandleEntries = 65536;  // inode -> handle, ~150 B each
-  static constexpr std::size_t kDirCacheEntries = 131072;    // cached dirents, ~60 B each
+  // cached dirents, ~60 B each, + ~200 B each for READDIRPLUS attributes
+  static constexpr std::size_t kDirCacheEntries = 131072;
   /// A directory is listed into dir_cache_ only when its ctime is older than
   /// this (well above the kernel's coarse timestamp tick).
   static constexpr std::int64_t kDirQuietNs = 200'000'000;
+  /// Longest time a READDIRPLUS entry's recorded attributes are served
+  /// (entry_attr_cache.h): the bound on staleness for the changes inotify
+  /// does not report (atime moved by reads, shared-mmap writes, writes
+  /// through a disconnected dentry).  Shorter than the Linux client's own
+  /// shortest attribute cache time (acregmin, 3 s).
+  static constexpr std::int64_t kEntryAttrMaxAgeNs = 1'000'000'000;
   struct ExportRoot {
     std::uint32_t id = 0;
     UniqueFd fd;  // O_RDONLY|O_DIRECTORY (mount_fd for open_by_handle_at)
@@ -206,11 +213,12 @@ class LocalBackend : public Backend {
   /// mount point).  Runs under the caller's CredentialsGuard.
   void plus_entry(const Resolved& d, int dirfd, std::uint64_t d_ino, DirEntry* e);
   /// Reads all of directory `d` through `fd` (from offset 0) and caches the
-  /// listing; null (fd position undefined) when the directory changed less
-  /// than kDirQuietNs before `before`, is too large, or its cookies do not
-  /// increase strictly.
+  /// listing, `with_attrs` with room for its entries' READDIRPLUS
+  /// attributes; null (fd position undefined) when the directory changed
+  /// less than kDirQuietNs before `before`, is too large, or its cookies do
+  /// not increase strictly.
   std::shared_ptr<const DirSnapshot> read_listing(int fd, const Resolved& d,
-                                                  const struct timespec& before);
+                                                  const struct timespec& before, bool with_attrs);
   /// Opens child `name` of `dir` as O_PATH under the guard already held by
   /// the caller.  With kNever the walk must be served from the dentry cache
   /// (RESOLVE_CACHED), else kWouldBlock.

@@ -1,10 +1,16 @@
 // InodeHandleCache and DirEntryCache: a mapping is used only while the
-// stamp it was stored with matches; bounds; cookie positions in listings.
+// stamp it was stored with matches; bounds; cookie positions in listings;
+// recorded entry attributes follow the directory's watch.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <memory>
 
 #include "storage/handle_cache.h"
+#include "test_util.h"
 
 namespace nasd::storage {
 namespace {
@@ -138,6 +144,57 @@ TEST(DirEntryCache, OneCallAtATimeBuildsADirectorysListing) {
     EXPECT_FALSE(c.claim_build(1, 7).has_value());
   }
   EXPECT_TRUE(c.claim_build(1, 7).has_value());  // released with its holder
+}
+
+TEST(DirEntryCache, ListingInsertedWithItsDirectoryGetsAttributesMovedByChanges) {
+  testing::TempDir dir;
+  testing::write_file(dir / "f", "x");
+  UniqueFd fd(::open(dir.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  DirEntryCache c(100);
+  c.insert(1, 2, listing(50, 3), fd.get());
+  auto hit = c.find(1, 2, stamp(50));
+  ASSERT_NE(hit, nullptr);
+  ASSERT_NE(hit->attrs, nullptr);
+  EXPECT_EQ(hit->attrs->size(), 3u);
+  const std::uint64_t g = hit->attrs->generation();
+  EXPECT_EQ(c.find(1, 2, stamp(50))->attrs->generation(), g);  // nothing changed
+  ASSERT_EQ(::chmod((dir / "f").c_str(), 0600), 0);
+  // find() applies the change before it returns the listing.
+  EXPECT_GT(c.find(1, 2, stamp(50))->attrs->generation(), g);
+  // A listing inserted without a descriptor records no attributes.
+  c.insert(1, 3, listing(50, 3));
+  EXPECT_EQ(c.find(1, 3, stamp(50))->attrs, nullptr);
+}
+
+TEST(DirEntryCache, DroppedListingsRecordsAreRetired) {
+  testing::TempDir dir;
+  UniqueFd fd(::open(dir.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  DirEntryCache c(100);
+  c.insert(1, 2, listing(50, 3), fd.get());
+  auto held = c.find(1, 2, stamp(50));  // a call still holding it
+  ASSERT_NE(held->attrs->generation(), 0u);
+  EXPECT_EQ(c.find(1, 2, stamp(51)), nullptr);  // the directory changed: dropped
+  EXPECT_EQ(held->attrs->generation(), 0u);
+  // Inserted again, the directory is watched again.
+  c.insert(1, 2, listing(51, 3), fd.get());
+  auto again = c.find(1, 2, stamp(51));
+  const std::uint64_t g = again->attrs->generation();
+  ASSERT_NE(g, 0u);
+  testing::write_file(dir / "new", "x");
+  EXPECT_GT(c.find(1, 2, stamp(51))->attrs->generation(), g);
+}
+
+TEST(DirEntryCache, DeletedDirectoryRetiresItsListingsRecords) {
+  testing::TempDir dir;
+  ASSERT_EQ(::mkdir((dir / "d").c_str(), 0755), 0);
+  UniqueFd fd(::open((dir / "d").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  DirEntryCache c(100);
+  c.insert(1, 2, listing(50, 3), fd.get());
+  ASSERT_EQ(::rmdir((dir / "d").c_str()), 0);
+  fd.reset();  // the removed directory's inode goes with its last reference
+  auto hit = c.find(1, 2, stamp(50));
+  ASSERT_NE(hit, nullptr);
+  EXPECT_EQ(hit->attrs->generation(), 0u);  // no watch left to trust
 }
 
 }  // namespace

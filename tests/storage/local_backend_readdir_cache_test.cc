@@ -1,6 +1,10 @@
-// LocalBackend with its inode-handle and directory-listing caches: what a
-// client sees after changes through nasd and behind its back (rename,
-// unlink, inode reuse, chmod, new entries) is the directory's current state.
+// LocalBackend with its inode-handle and directory-listing caches and the
+// recorded READDIRPLUS attributes: what a client sees after changes through
+// nasd and behind its back (rename, unlink, inode reuse, chmod, writes, new
+// entries, changes inside subdirectories and through other hard links) is
+// the directory's current state.
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,6 +49,16 @@ class ReaddirCacheTest : public testing::BackendTest {
   /// Lets the export directory age past the listing cache's quiet period, so
   /// the next listing is cached (the results must not depend on it).
   static void let_directory_settle() { std::this_thread::sleep_for(std::chrono::milliseconds(250)); }
+
+  /// One READDIR(PLUS) call from cookie 0 as `cred`, every entry fitting.
+  Status list_as(const Credentials& cred, const FileHandle& dir, bool plus,
+                 std::vector<DirEntry>* page) {
+    auto fits = [](const DirEntry&) { return true; };
+    Verifier out{};
+    bool eof = false;
+    std::optional<Attr> da;
+    return be_->readdir(cred, dir, 0, {}, plus, fits, page, &out, &eof, &da);
+  }
 
   Attr getattr_ok(const FileHandle& fh) {
     Attr a;
@@ -153,14 +167,145 @@ TEST_F(ReaddirCacheTest, CachedListingIsRefusedToAClientWithoutReadPermission) {
   let_directory_settle();
   ASSERT_EQ(list(d).count("x"), 1u);  // cached now (as root)
   ASSERT_EQ(::chmod((exp_ / "d").c_str(), 0711), 0);
-  auto fits = [](const DirEntry&) { return true; };
   std::vector<DirEntry> page;
-  Verifier out{};
-  bool eof = false;
-  std::optional<Attr> da;
-  EXPECT_EQ(be_->readdir(testing::make_cred(1234, 1234), d, 0, {}, false, fits, &page, &out, &eof,
-                         &da),
-            Status::kAccess);
+  EXPECT_EQ(list_as(testing::make_cred(1234, 1234), d, false, &page), Status::kAccess);
+}
+
+// The listing below is listed twice before each change, so the second
+// listing is answered from the attributes the first one recorded.
+
+TEST_F(ReaddirCacheTest, RecordedAttributesFollowChangesThroughNasd) {
+  write_file(exp_ / "f", "abc", 0644);
+  const FileHandle f = lookup(root_, "f");
+  let_directory_settle();
+  list(root_);
+  ASSERT_EQ(list(root_)["f"].attr->size, 3u);
+  const std::uint8_t more[] = {'d', 'e', 'f', 'g'};
+  std::uint32_t count = 0;
+  StableHow committed{};
+  WccData wcc;
+  ASSERT_EQ(be_->write(root_cred(), f, 3, more, StableHow::kFileSync, &count, &committed, &wcc),
+            Status::kOk);
+  EXPECT_EQ(list(root_)["f"].attr->size, 7u);
+  SetAttr sa;
+  sa.mode = 0640;
+  ASSERT_EQ(be_->setattr(root_cred(), f, sa, std::nullopt, &wcc), Status::kOk);
+  EXPECT_EQ(list(root_)["f"].attr->mode, 0640u);
+}
+
+TEST_F(ReaddirCacheTest, RecordedAttributesFollowWritesAndTruncationBehindNasdsBack) {
+  write_file(exp_ / "f", "abc", 0644);
+  let_directory_settle();
+  list(root_);
+  ASSERT_EQ(list(root_)["f"].attr->size, 3u);
+  {
+    UniqueFd fd(::open((exp_ / "f").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+    ASSERT_EQ(::write(fd.get(), "0123456789", 10), 10);
+  }
+  EXPECT_EQ(list(root_)["f"].attr->size, 13u);
+  ASSERT_EQ(::truncate((exp_ / "f").c_str(), 1), 0);
+  EXPECT_EQ(list(root_)["f"].attr->size, 1u);
+  ASSERT_EQ(::chown((exp_ / "f").c_str(), 1234, 1234), 0);
+  EXPECT_EQ(list(root_)["f"].attr->uid, 1234u);
+}
+
+TEST_F(ReaddirCacheTest, SubdirectoryAttributesAreFreshAfterChangesInsideIt) {
+  ASSERT_EQ(::mkdir((exp_ / "sub").c_str(), 0755), 0);
+  let_directory_settle();
+  list(root_);
+  const Attr before = *list(root_)["sub"].attr;
+  ASSERT_EQ(before.nlink, 2u);
+  // Not reported to the parent's watch: a subdirectory is never recorded.
+  ASSERT_EQ(::mkdir((exp_ / "sub/inner").c_str(), 0755), 0);
+  EXPECT_EQ(list(root_)["sub"].attr->nlink, 3u);
+}
+
+TEST_F(ReaddirCacheTest, HardLinkedFileIsFreshAfterAWriteThroughItsOtherName) {
+  ASSERT_EQ(::mkdir((exp_ / "a").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((exp_ / "b").c_str(), 0755), 0);
+  write_file(exp_ / "a/f", "abc");
+  ASSERT_EQ(::link((exp_ / "a/f").c_str(), (exp_ / "b/g").c_str()), 0);
+  const FileHandle a = lookup(root_, "a");
+  let_directory_settle();
+  list(a);
+  ASSERT_EQ(list(a)["f"].attr->size, 3u);
+  {  // through b/g: reported to b's watchers only
+    UniqueFd fd(::open((exp_ / "b/g").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+    ASSERT_EQ(::write(fd.get(), "defg", 4), 4);
+  }
+  EXPECT_EQ(list(a)["f"].attr->size, 7u);
+}
+
+TEST_F(ReaddirCacheTest, RecordedAttributesAreNotShownToAClientThatMayNotSearchTheDirectory) {
+  ASSERT_EQ(::mkdir((exp_ / "d").c_str(), 0755), 0);
+  write_file(exp_ / "d/x", "x");
+  const FileHandle d = lookup(root_, "d");
+  let_directory_settle();
+  list(d);
+  ASSERT_TRUE(list(d)["x"].attr);  // recorded now (as root)
+  ASSERT_EQ(::chmod((exp_ / "d").c_str(), 0744), 0);  // others: read, no search
+  std::vector<DirEntry> page;
+  ASSERT_EQ(list_as(testing::make_cred(1234, 1234), d, true, &page), Status::kOk);
+  bool seen = false;
+  for (const DirEntry& e : page) {
+    if (e.name != "x") continue;
+    seen = true;
+    EXPECT_FALSE(e.attr);
+    EXPECT_FALSE(e.handle);
+  }
+  EXPECT_TRUE(seen);
+}
+
+TEST_F(ReaddirCacheTest, ChangeInotifyDoesNotReportIsSeenWithinTheAgeBound) {
+  // A write through a shared mapping moves mtime without an inotify event.
+  write_file(exp_ / "m", std::string(4096, 'a'));
+  let_directory_settle();
+  list(root_);
+  const Attr before = *list(root_)["m"].attr;
+  {
+    UniqueFd fd(::open((exp_ / "m").c_str(), O_RDWR | O_CLOEXEC));
+    void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+    ASSERT_NE(p, MAP_FAILED);
+    static_cast<char*>(p)[0] = 'b';
+    ASSERT_EQ(::msync(p, 4096, MS_SYNC), 0);
+    ::munmap(p, 4096);
+  }
+  struct stat st {};
+  ASSERT_EQ(::stat((exp_ / "m").c_str(), &st), 0);
+  const Time now_mtime{static_cast<std::uint32_t>(st.st_mtim.tv_sec),
+                       static_cast<std::uint32_t>(st.st_mtim.tv_nsec)};
+  ASSERT_NE(now_mtime, before.mtime) << "the mapping did not move mtime";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past kEntryAttrMaxAgeNs
+  const Attr after = *list(root_)["m"].attr;
+  EXPECT_EQ(after.mtime, now_mtime);
+}
+
+TEST_F(ReaddirCacheTest, ChangeIsSeenWhenTheWatchLostEvents) {
+  // Directory q floods the one inotify queue (16384 events by default), so
+  // the change to p/f is dropped: the lost-events report must invalidate p.
+  ASSERT_EQ(::mkdir((exp_ / "p").c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((exp_ / "q").c_str(), 0755), 0);
+  write_file(exp_ / "p/f", "abc");
+  write_file(exp_ / "q/a", "x");
+  write_file(exp_ / "q/b", "x");
+  const FileHandle p = lookup(root_, "p"), q = lookup(root_, "q");
+  let_directory_settle();
+  list(p);
+  ASSERT_EQ(list(p)["f"].attr->size, 3u);
+  list(q);  // q watched too
+  long limit = 16384;
+  if (FILE* f = std::fopen("/proc/sys/fs/inotify/max_queued_events", "r")) {
+    if (std::fscanf(f, "%ld", &limit) != 1) limit = 16384;
+    std::fclose(f);
+  }
+  if (limit > 200000) GTEST_SKIP() << "inotify queue too long to flood: " << limit;
+  for (long i = 0; i <= limit; ++i)  // alternating names: events are not merged
+    ASSERT_EQ(::chmod((exp_ / (i % 2 ? "q/a" : "q/b")).c_str(), i % 4 < 2 ? 0600 : 0644), 0);
+  {
+    UniqueFd fd(::open((exp_ / "p/f").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+    ASSERT_EQ(::write(fd.get(), "defg", 4), 4);
+  }
+  EXPECT_EQ(list(p)["f"].attr->size, 7u);
 }
 
 }  // namespace
