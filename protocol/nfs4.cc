@@ -1,6 +1,8 @@
 // NFSv4 XDR codecs.  See nfs4.h.
 #include "protocol/nfs4.h"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <string>
@@ -122,7 +124,8 @@ void encode_bitmap(XdrEncoder& out, const Bitmap4& b) {
   for (std::uint32_t i = 0; i < n; ++i) out.u32(b.w[i]);
 }
 
-Bitmap4 supported_attrs(std::uint32_t minor) {
+namespace {
+Bitmap4 build_supported_attrs(std::uint32_t minor) {
   Bitmap4 b;
   for (std::uint32_t a :
        {kSupportedAttrs, kType, kFhExpireType, kChange, kSize, kLinkSupport, kSymlinkSupport,
@@ -140,6 +143,14 @@ Bitmap4 supported_attrs(std::uint32_t minor) {
   }
   if (minor >= 2) b.set(kXattrSupport);
   return b;
+}
+}  // namespace
+
+Bitmap4 supported_attrs(std::uint32_t minor) {
+  // Built once: every encoded fattr4 (each READDIR entry) asks for it.
+  static const std::array<Bitmap4, 3> kByMinor = {
+      build_supported_attrs(0), build_supported_attrs(1), build_supported_attrs(2)};
+  return kByMinor[std::min<std::uint32_t>(minor, 2)];
 }
 
 Bitmap4 settable_attrs() {
