@@ -296,7 +296,7 @@ bool Nfs3Program::validate(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out
 Status Nfs3Program::readdir(CallContext& ctx, const storage::FileHandle& dir,
                             std::uint64_t cookie, const storage::Verifier& cookieverf,
                             bool plus, std::uint32_t dircount, std::uint32_t maxcount,
-                            xdr::XdrEncoder& out) {
+                            xdr::XdrEncoder& out, bool nowait) {
   const std::size_t budget = std::min(maxcount, limits_.max_read);
   const std::size_t avail =
       budget > nfs3::kReaddirOverhead ? budget - nfs3::kReaddirOverhead : 0;
@@ -316,8 +316,11 @@ Status Nfs3Program::readdir(CallContext& ctx, const storage::FileHandle& dir,
   std::vector<storage::DirEntry> entries;
   nfs3::ReaddirRes r;
   r.plus = plus;
-  Status s = backend_.readdir(ctx.cred, dir, cookie, cookieverf, plus, fits, &entries,
-                              &r.cookieverf, &r.eof, &r.dir_attributes);
+  Status s = nowait ? backend_.try_readdir(ctx.cred, dir, cookie, cookieverf, plus, fits, &entries,
+                                           &r.cookieverf, &r.eof, &r.dir_attributes)
+                    : backend_.readdir(ctx.cred, dir, cookie, cookieverf, plus, fits, &entries,
+                                       &r.cookieverf, &r.eof, &r.dir_attributes);
+  if (s == Status::kWouldBlock) return s;
   if (s == Status::kOk && entries.empty() && !r.eof) s = Status::kTooSmall;
   r.status = to_nfsstat3(s);
   r.entries = entries;
@@ -355,6 +358,10 @@ bool Nfs3Program::may_run_inline(const CallContext& ctx, const ArgSlot& args) co
       return true;
     case Proc::kRead:
       return args.get<nfs3::ReadArgs>().count <= kInlineReadMax;
+    case Proc::kReaddir:
+      return args.get<nfs3::ReaddirArgs>().count <= kInlineReadMax;
+    case Proc::kReaddirplus:
+      return args.get<nfs3::ReaddirplusArgs>().maxcount <= kInlineReadMax;
     default:
       return false;
   }
@@ -433,6 +440,15 @@ Status Nfs3Program::execute_read_only(CallContext& ctx, ArgSlot& args, xdr::XdrE
       }
       return s;
     }
+    case Proc::kReaddir: {
+      auto& a = args.get<nfs3::ReaddirArgs>();
+      return readdir(ctx, a.dir, a.cookie, a.cookieverf, false, a.count, a.count, out, nowait);
+    }
+    case Proc::kReaddirplus: {
+      auto& a = args.get<nfs3::ReaddirplusArgs>();
+      return readdir(ctx, a.dir, a.cookie, a.cookieverf, true, a.dircount, a.maxcount, out,
+                     nowait);
+    }
     default:
       return Status::kServerFault;  // not a read-only procedure: execute() runs it
   }
@@ -446,6 +462,8 @@ Status Nfs3Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& ou
     case Proc::kLookup:
     case Proc::kAccess:
     case Proc::kRead:
+    case Proc::kReaddir:
+    case Proc::kReaddirplus:
       return execute_read_only(ctx, args, out, /*nowait=*/false);
 
     case Proc::kSetattr: {
@@ -551,14 +569,6 @@ Status Nfs3Program::execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& ou
       r.status = to_nfsstat3(s);
       nfs3::encode(out, r);
       return s;
-    }
-    case Proc::kReaddir: {
-      auto& a = args.get<nfs3::ReaddirArgs>();
-      return readdir(ctx, a.dir, a.cookie, a.cookieverf, false, a.count, a.count, out);
-    }
-    case Proc::kReaddirplus: {
-      auto& a = args.get<nfs3::ReaddirplusArgs>();
-      return readdir(ctx, a.dir, a.cookie, a.cookieverf, true, a.dircount, a.maxcount, out);
     }
     case Proc::kFsstat: {
       auto& a = args.get<nfs3::HandleArgs>();

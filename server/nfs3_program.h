@@ -49,14 +49,14 @@ class Nfs3Program final : public Program {
   std::size_t max_reply_size(const CallContext& ctx, ArgSlot& args) override;
   bool validate(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) override;
   storage::Status execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) override;
-  /// NULL, GETATTR, LOOKUP, ACCESS and READ (of at most kInlineReadMax
-  /// bytes) may run inline.
+  /// NULL, GETATTR, LOOKUP, ACCESS, and READ, READDIR and READDIRPLUS of
+  /// at most kInlineReadMax bytes may run inline.
   bool may_run_inline(const CallContext& ctx, const ArgSlot& args) const override;
   /// The procedures above through the Backend's try_* calls.
   std::optional<storage::Status> try_execute_inline(CallContext& ctx, ArgSlot& args,
                                                     xdr::XdrEncoder& out) override;
 
-  /// Largest READ (bytes) tried inline: a bigger copy would hold the network
+  /// Largest READ, READDIR or READDIRPLUS reply (bytes) tried inline: a bigger copy would hold the network
   /// thread (and the other connections it serves) too long.
   static constexpr std::uint32_t kInlineReadMax = 64u << 10;
 
@@ -78,10 +78,12 @@ class Nfs3Program final : public Program {
   /// `nowait`: then kWouldBlock leaves `out` as it was.
   storage::Status execute_read_only(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out,
                                     bool nowait);
+  /// READDIR / READDIRPLUS (RFC 1813 §3.3.16-17) into `out`; with `nowait`
+  /// through Backend::try_readdir, kWouldBlock leaving `out` as it was.
   storage::Status readdir(CallContext& ctx, const storage::FileHandle& dir,
                           std::uint64_t cookie, const storage::Verifier& cookieverf,
                           bool plus, std::uint32_t dircount, std::uint32_t maxcount,
-                          xdr::XdrEncoder& out);
+                          xdr::XdrEncoder& out, bool nowait);
 
   storage::Backend& backend_;
   const ExportRegistry& exports_;

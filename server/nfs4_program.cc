@@ -194,6 +194,7 @@ DecodeResult Nfs4Program::decode(const CallContext& ctx, xdr::XdrDecoder& in, Ar
           inline_ok = minor == 0 || i > 0;  // 4.1+: SEQUENCE comes first
           break;
         case Op::kRead:
+        case Op::kReaddir:
           inline_ok = (minor == 0 || i > 0) && extra <= kInlineReadMax;
           break;
         case Op::kSequence:
@@ -476,7 +477,8 @@ Nfsstat4 Nfs4Program::op_readdir(Compound& c, const nfs4::ReaddirArgs& a, xdr::X
       std::optional<storage::Attr> attr;
       if (!f.pseudo) {
         storage::Attr at;
-        if (backend_.getattr(f.fh, &at) == Status::kOk) attr = at;
+        if (be_getattr(c, f.fh, &at) == Status::kOk) attr = at;
+        if (c.would_block) return Nfsstat4::kDelay;  // the persist stage runs it again
       }
       if (!encode_entry(cookie, name, f, attr)) {
         eof = false;
@@ -499,8 +501,8 @@ Nfsstat4 Nfs4Program::op_readdir(Compound& c, const nfs4::ReaddirArgs& a, xdr::X
   storage::Verifier verf{};
   bool eof = false;
   std::optional<storage::Attr> dir_attr;
-  Status s = backend_.readdir(c.current.cred, c.current.fh, a.cookie, a.cookieverf, true, fits,
-                              &entries, &verf, &eof, &dir_attr);
+  Status s = be_readdir(c, a.cookie, a.cookieverf, fits, &entries, &verf, &eof, &dir_attr);
+  if (c.would_block) return Nfsstat4::kDelay;  // nothing written yet: the persist stage runs it
   if (s != Status::kOk) return c.storage(s == Status::kBadCookie ? Status::kBadCookie : s);
   out.fixed_opaque(verf);
   bool all = true;
@@ -1176,6 +1178,21 @@ Status Nfs4Program::be_read(Compound& c, std::uint64_t offset, std::span<std::ui
                             std::uint32_t* got, bool* eof, std::optional<storage::Attr>* attr) {
   if (!c.nowait) return backend_.read(c.current.cred, c.current.fh, offset, dst, got, eof, attr);
   const Status s = backend_.try_read(c.current.cred, c.current.fh, offset, dst, got, eof, attr);
+  if (s == Status::kWouldBlock) c.would_block = true;
+  return s;
+}
+
+Status Nfs4Program::be_readdir(Compound& c, std::uint64_t cookie,
+                               const storage::Verifier& cookieverf,
+                               const std::function<bool(const storage::DirEntry&)>& fits,
+                               std::vector<storage::DirEntry>* entries, storage::Verifier* verf,
+                               bool* eof, std::optional<storage::Attr>* dir_attr) {
+  if (!c.nowait) {
+    return backend_.readdir(c.current.cred, c.current.fh, cookie, cookieverf, true, fits, entries,
+                            verf, eof, dir_attr);
+  }
+  const Status s = backend_.try_readdir(c.current.cred, c.current.fh, cookie, cookieverf, true,
+                                        fits, entries, verf, eof, dir_attr);
   if (s == Status::kWouldBlock) c.would_block = true;
   return s;
 }

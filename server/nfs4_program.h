@@ -51,11 +51,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "protocol/nfs4.h"
 #include "server/export_registry.h"
@@ -106,8 +108,8 @@ class Nfs4Program final : public Program {
   storage::Status execute(CallContext& ctx, ArgSlot& args, xdr::XdrEncoder& out) override;
   /// Inline COMPOUNDs (docs/architecture.md "Inline calls"): NULL, and a
   /// COMPOUND of at most kInlineMaxOps operations that each only read: PUTFH, PUTROOTFH, PUTPUBFH,
-  /// GETFH, SAVEFH, RESTOREFH, LOOKUP, GETATTR, ACCESS, READ of at most
-  /// kInlineReadMax bytes, and (4.1+) the SEQUENCE that opens it.
+  /// GETFH, SAVEFH, RESTOREFH, LOOKUP, GETATTR, ACCESS, READ and READDIR of
+  /// at most kInlineReadMax bytes, and (4.1+) the SEQUENCE that opens it.
   bool may_run_inline(const CallContext& ctx, const ArgSlot& args) const override;
   /// Runs such a COMPOUND with the Backend's try_* calls.  The SEQUENCE is
   /// checked first without touching the slot (Nfs4State::peek_sequence) and
@@ -117,7 +119,7 @@ class Nfs4Program final : public Program {
   std::optional<storage::Status> try_execute_inline(CallContext& ctx, ArgSlot& args,
                                                     xdr::XdrEncoder& out) override;
 
-  /// Largest READ an inline COMPOUND may carry, bytes (as NFSv3's).
+  /// Largest READ or READDIR an inline COMPOUND may carry, bytes (as NFSv3's).
   static constexpr std::uint32_t kInlineReadMax = 64u << 10;
   /// Most operations an inline COMPOUND may hold (longer ones take the
   /// persist stage); the Linux client's read-only COMPOUNDs hold 2 to 5.
@@ -152,6 +154,12 @@ class Nfs4Program final : public Program {
                             std::optional<storage::Attr>* attr);
   storage::Status be_read(Compound& c, std::uint64_t offset, std::span<std::uint8_t> dst,
                           std::uint32_t* got, bool* eof, std::optional<storage::Attr>* attr);
+  /// READDIR's listing with attributes (plus) of the current filehandle.
+  storage::Status be_readdir(Compound& c, std::uint64_t cookie,
+                             const storage::Verifier& cookieverf,
+                             const std::function<bool(const storage::DirEntry&)>& fits,
+                             std::vector<storage::DirEntry>* entries, storage::Verifier* verf,
+                             bool* eof, std::optional<storage::Attr>* dir_attr);
   nfs4::Nfsstat4 run_op(std::uint32_t op, xdr::XdrDecoder& in, Compound& c, xdr::XdrEncoder& out);
   // Minor version 0 (nfs4_program.cc, end): run_op_v40 wraps the open-owner
   // seqid ops (OPEN, OPEN_CONFIRM, OPEN_DOWNGRADE, CLOSE) in the owner's

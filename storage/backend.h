@@ -176,6 +176,22 @@ class Backend {
     return Status::kWouldBlock;
   }
 
+  /// READDIR / READDIRPLUS that never waits on disk: served only from the
+  /// directory's cached listing (and, with `plus`, only from its recorded
+  /// entry attributes, "." and ".." excepted); kWouldBlock when the listing
+  /// or the cookie is not cached, or an entry has no current record.
+  /// `entries` may then hold entries appended before the miss: the caller
+  /// discards them.
+  virtual Status try_readdir(const Credentials& cred, const FileHandle& dir, std::uint64_t cookie,
+                             const Verifier& cookieverf, bool plus,
+                             const std::function<bool(const DirEntry&)>& fits,
+                             std::vector<DirEntry>* entries, Verifier* verf_out, bool* eof,
+                             std::optional<Attr>* dir_attr) {
+    (void)cred, (void)dir, (void)cookie, (void)cookieverf, (void)plus, (void)fits, (void)entries,
+        (void)verf_out, (void)eof, (void)dir_attr;
+    return Status::kWouldBlock;
+  }
+
   // ------------------------------------------------------------------
   // NFSv4.2 (RFC 7862) and extended attributes (RFC 8276).  The I/O calls
   // act on regular files only (directories kIsDir, others kInval) and open

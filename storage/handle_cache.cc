@@ -146,11 +146,12 @@ std::ptrdiff_t DirSnapshot::start_after(std::uint64_t cookie) const {
 }
 
 std::shared_ptr<const DirSnapshot> DirEntryCache::find(std::uint64_t dev, std::uint64_t ino,
-                                                       const InodeStamp& stamp) {
+                                                       const InodeStamp& stamp,
+                                                       bool drain_watches) {
   if (max_entries_ == 0) return nullptr;
   std::shared_ptr<const DirSnapshot> stale;  // freed outside the lock
   std::lock_guard lock(mu_);
-  apply_events();
+  if (drain_watches) apply_events();
   auto it = index_.find(Key{dev, ino});
   if (it == index_.end()) return nullptr;
   if (!(it->second->snap->stamp == stamp)) {

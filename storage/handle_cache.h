@@ -187,10 +187,12 @@ class DirEntryCache {
   /// `max_entries`: most entries over all listings; 0 disables the cache.
   explicit DirEntryCache(std::size_t max_entries) : max_entries_(max_entries) {}
 
-  /// Applies the changes the directory watches reported, then returns the
-  /// listing of (dev, ino) when its stamp equals `stamp` (else dropped).
+  /// Applies the changes the directory watches reported (unless
+  /// `drain_watches` is false: for a caller that reads no records), then
+  /// returns the listing of (dev, ino) when its stamp equals `stamp` (else
+  /// dropped).
   std::shared_ptr<const DirSnapshot> find(std::uint64_t dev, std::uint64_t ino,
-                                          const InodeStamp& stamp);
+                                          const InodeStamp& stamp, bool drain_watches = true);
   /// Caches `snap` for (dev, ino); refused when larger than half the budget.
   /// With `watch_fd` (a descriptor of that directory, >= 0) the listing gets
   /// an EntryAttrCache when the directory can be watched.

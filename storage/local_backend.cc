@@ -940,11 +940,30 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
                              const std::function<bool(const DirEntry&)>& fits,
                              std::vector<DirEntry>* entries, Verifier* verf_out, bool* eof,
                              std::optional<Attr>* dir_attr) {
+  return readdir_as(cred, dir, cookie, cookieverf, plus, fits, entries, verf_out, eof, dir_attr,
+                    Wait::kMay);
+}
+
+Status LocalBackend::try_readdir(const Credentials& cred, const FileHandle& dir,
+                                 std::uint64_t cookie, const Verifier& cookieverf, bool plus,
+                                 const std::function<bool(const DirEntry&)>& fits,
+                                 std::vector<DirEntry>* entries, Verifier* verf_out, bool* eof,
+                                 std::optional<Attr>* dir_attr) {
+  return readdir_as(cred, dir, cookie, cookieverf, plus, fits, entries, verf_out, eof, dir_attr,
+                    Wait::kNever);
+}
+
+Status LocalBackend::readdir_as(const Credentials& cred, const FileHandle& dir,
+                                std::uint64_t cookie, const Verifier& cookieverf, bool plus,
+                                const std::function<bool(const DirEntry&)>& fits,
+                                std::vector<DirEntry>* entries, Verifier* verf_out, bool* eof,
+                                std::optional<Attr>* dir_attr, Wait wait) {
   *eof = false;
+  const bool nowait = wait == Wait::kNever;
   struct timespec before {};  // taken before the directory's stat (see read_listing)
-  ::clock_gettime(CLOCK_REALTIME, &before);
+  if (!nowait) ::clock_gettime(CLOCK_REALTIME, &before);
   Resolved d;
-  if (Status s = resolve(dir, &d); s != Status::kOk) return s;
+  if (Status s = resolve(dir, &d, wait); s != Status::kOk) return s;
   if (dir_attr) *dir_attr = to_attr(d.st);
   if (!S_ISDIR(d.st.st_mode)) return Status::kNotDir;
   const Verifier verf = cookieverf_for(d.st);
@@ -954,9 +973,12 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
   *verf_out = verf;
 
   // The listing cached for this very directory state, or a fresh read.
-  std::shared_ptr<const DirSnapshot> snap = dir_cache_.find(d.st.st_dev, d.st.st_ino, d.stamp);
+  // Only READDIRPLUS reads records, so only it needs the watches drained.
+  std::shared_ptr<const DirSnapshot> snap =
+      dir_cache_.find(d.st.st_dev, d.st.st_ino, d.stamp, /*drain_watches=*/plus);
   std::ptrdiff_t start = snap ? snap->start_after(cookie) : -1;
   const bool from_cache = start >= 0;
+  if (!from_cache && nowait) return Status::kWouldBlock;  // reading it could wait on disk
   UniqueFd rd;
   if (!from_cache) {
     snap.reset();
@@ -990,10 +1012,14 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
   if (recorded_gen == 0 ||
       ::faccessat(d.fd.get(), "", X_OK, AT_EACCESS | AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
     recorded = nullptr;
-  struct timespec mono {};
-  ::clock_gettime(CLOCK_MONOTONIC, &mono);
-  const std::int64_t now_ns = static_cast<std::int64_t>(mono.tv_sec) * 1000000000LL + mono.tv_nsec;
+  std::int64_t now_ns = 0;
+  if (recorded) {
+    struct timespec mono {};
+    ::clock_gettime(CLOCK_MONOTONIC, &mono);
+    now_ns = static_cast<std::int64_t>(mono.tv_sec) * 1000000000LL + mono.tv_nsec;
+  }
   const std::size_t first = entries->size();
+  bool would_block = false;  // nowait: an entry needs a statx by name
   // Appends one entry (`idx`: its index in `snap`, -1 when read from the
   // directory); false when it does not fit.
   auto add = [&](const char* name, std::uint64_t ino, std::uint64_t off, std::ptrdiff_t idx) {
@@ -1015,6 +1041,11 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
                                now_ns - kEntryAttrMaxAgeNs, &e.attr.emplace(),
                                &e.handle.emplace())) {
         // served from the record
+      } else if (nowait && e.name != "..") {
+        // A statx by name may read the disk.  ".." may not: a directory's
+        // parent is pinned in memory while the directory is.
+        would_block = true;
+        return false;
       } else {
         e.attr.reset();
         e.handle.reset();
@@ -1032,8 +1063,10 @@ Status LocalBackend::readdir(const Credentials& cred, const FileHandle& dir, std
   if (snap) {
     for (std::size_t i = static_cast<std::size_t>(start); i < snap->entries.size(); ++i) {
       const DirSnapshot::Entry& se = snap->entries[i];
-      if (!add(se.name.c_str(), se.ino, se.off, static_cast<std::ptrdiff_t>(i)))
+      if (!add(se.name.c_str(), se.ino, se.off, static_cast<std::ptrdiff_t>(i))) {
+        if (would_block) return Status::kWouldBlock;
         return entries->size() == first ? Status::kTooSmall : Status::kOk;
+      }
     }
     *eof = true;
     return Status::kOk;

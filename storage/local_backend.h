@@ -134,6 +134,11 @@ class LocalBackend : public Backend {
   Status try_read(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
                   std::span<std::uint8_t> dst, std::uint32_t* count, bool* eof,
                   std::optional<Attr>* attr) override;
+  Status try_readdir(const Credentials& cred, const FileHandle& dir, std::uint64_t cookie,
+                     const Verifier& cookieverf, bool plus,
+                     const std::function<bool(const DirEntry&)>& fits,
+                     std::vector<DirEntry>* entries, Verifier* verf_out, bool* eof,
+                     std::optional<Attr>* dir_attr) override;
 
   // NFSv4.2 / xattrs (storage/local_backend_42.cc)
   Status seek(const Credentials& cred, const FileHandle& fh, std::uint64_t offset, bool data,
@@ -233,6 +238,11 @@ class LocalBackend : public Backend {
   Status read_as(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
                  std::span<std::uint8_t> dst, std::uint32_t* count, bool* eof,
                  std::optional<Attr>* attr, Wait wait);
+  Status readdir_as(const Credentials& cred, const FileHandle& dir, std::uint64_t cookie,
+                    const Verifier& cookieverf, bool plus,
+                    const std::function<bool(const DirEntry&)>& fits,
+                    std::vector<DirEntry>* entries, Verifier* verf_out, bool* eof,
+                    std::optional<Attr>* dir_attr, Wait wait);
   /// Finishes a create-type call: looks up `name`, fills handle and attrs.
   Status finish_new(const Credentials& cred, Resolved& dir, const std::string& name,
                     FileHandle* out, Attr* obj_attr, Resolved* child);

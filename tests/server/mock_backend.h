@@ -96,6 +96,11 @@ class MockBackend : public storage::Backend {
               (const Credentials&, const FileHandle&, std::uint64_t, std::span<std::uint8_t>,
                std::uint32_t*, bool*, OptAttr*),
               (override));
+  MOCK_METHOD(Status, try_readdir,
+              (const Credentials&, const FileHandle&, std::uint64_t, const storage::Verifier&,
+               bool, const FitsFn&, std::vector<storage::DirEntry>*, storage::Verifier*, bool*,
+               OptAttr*),
+              (override));
   // NFSv4.2 / xattrs
   MOCK_METHOD(Status, seek,
               (const Credentials&, const FileHandle&, std::uint64_t, bool, std::uint64_t*, bool*),

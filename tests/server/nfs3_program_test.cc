@@ -1206,6 +1206,14 @@ TEST_F(Nfs3ProgramTest, OnlyReadOnlyProceduresMayRunInline) {
   EXPECT_TRUE(call_inline(Proc::kRead, read_arg(0, Nfs3Program::kInlineReadMax)).may_run_inline);
   // A larger READ would hold the network thread for its copy.
   EXPECT_FALSE(call_inline(Proc::kRead, read_arg(0, Nfs3Program::kInlineReadMax + 1)).may_run_inline);
+  // READDIR and READDIRPLUS likewise, by the size of the reply asked for.
+  EXPECT_CALL(backend_, try_readdir(_, _, _, _, _, _, _, _, _, _))
+      .WillRepeatedly(Return(Status::kWouldBlock));
+  const std::uint32_t max = Nfs3Program::kInlineReadMax;
+  EXPECT_TRUE(call_inline(Proc::kReaddir, readdir_arg(0, max)).may_run_inline);
+  EXPECT_FALSE(call_inline(Proc::kReaddir, readdir_arg(0, max + 1)).may_run_inline);
+  EXPECT_TRUE(call_inline(Proc::kReaddirplus, readdirplus_arg(8192, max)).may_run_inline);
+  EXPECT_FALSE(call_inline(Proc::kReaddirplus, readdirplus_arg(8192, max + 1)).may_run_inline);
   EXPECT_FALSE(call_inline(Proc::kSetattr, [](auto& e) {
                  e.opaque(fh_in(1).bytes());
                  empty_sattr(e);
@@ -1268,6 +1276,34 @@ TEST_F(Nfs3ProgramTest, InlineReadOfCachedDataMatchesExecute) {
   InlineOutcome inlined = call_inline(Proc::kRead, read_arg(0, 64));
   ASSERT_TRUE(inlined.inline_status.has_value());
   EXPECT_EQ(inlined.reply, executed.reply);
+}
+
+TEST_F(Nfs3ProgramTest, InlineReaddirplusOfCachedListingMatchesExecute) {
+  EXPECT_CALL(backend_, readdir(_, _, 0u, _, true, _, _, _, _, _)).WillOnce(FakeDir{30});
+  EXPECT_CALL(backend_, try_readdir(_, _, 0u, _, true, _, _, _, _, _)).WillOnce(FakeDir{30});
+  Outcome executed = call(Proc::kReaddirplus, readdirplus_arg(8192, 32768));
+  InlineOutcome inlined = call_inline(Proc::kReaddirplus, readdirplus_arg(8192, 32768));
+  ASSERT_TRUE(inlined.may_run_inline);
+  ASSERT_TRUE(inlined.inline_status.has_value());
+  EXPECT_EQ(*inlined.inline_status, Status::kOk);
+  EXPECT_EQ(inlined.reply, executed.reply);
+  EXPECT_EQ(parse_dir_reply(executed, true).entries.size(), 30u);
+}
+
+TEST_F(Nfs3ProgramTest, InlineReaddirThatWouldBlockLeavesTheReplyAsItWas) {
+  // Entries appended before the miss must not reach the reply.
+  EXPECT_CALL(backend_, try_readdir(_, _, 0u, _, false, _, _, _, _, _))
+      .WillOnce([](const storage::Credentials& c, const FileHandle& fh, std::uint64_t cookie,
+                   const storage::Verifier& v, bool plus, const MockBackend::FitsFn& fits,
+                   std::vector<storage::DirEntry>* entries, storage::Verifier* verf, bool* eof,
+                   std::optional<Attr>* da) {
+        FakeDir{3}(c, fh, cookie, v, plus, fits, entries, verf, eof, da);
+        return Status::kWouldBlock;
+      });
+  InlineOutcome o = call_inline(Proc::kReaddir, readdir_arg(0, 8192));
+  ASSERT_TRUE(o.may_run_inline);
+  EXPECT_FALSE(o.inline_status.has_value());
+  EXPECT_EQ(o.end, o.mark);
 }
 
 TEST_F(Nfs3ProgramTest, InlineAccessOnReadOnlyExportStillDropsModifyBits) {

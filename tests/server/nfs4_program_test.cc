@@ -1015,6 +1015,36 @@ class Nfs4InlineTest : public Nfs4ProgramTest {
     e.u32(0);
     e.boolean(false);
   }
+  /// SEQUENCE with `seqid` on slot 0, then PUTFH `fh`: how every inline
+  /// COMPOUND of these tests starts.
+  void sequence_putfh(xdr::XdrEncoder& e, std::uint32_t seqid, const FileHandle& fh) {
+    sequence_at(e, seqid);
+    putfh(e, fh);
+  }
+  /// Checks that `o` was answered inline, NFS4_OK with `numops` results of
+  /// which the first is an OK SEQUENCE; returns a decoder of `o.bytes` at
+  /// the SEQUENCE's result body.
+  static xdr::XdrDecoder sequence_answered(const InlineOutcome& o, std::uint32_t numops) {
+    EXPECT_TRUE(o.eligible);
+    EXPECT_TRUE(o.status.has_value() && *o.status == Status::kOk);
+    xdr::XdrDecoder in(o.bytes);
+    EXPECT_EQ(in.u32(), 0u);  // NFS4_OK
+    in.string(16);
+    EXPECT_EQ(in.u32(), numops);
+    EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(Op::kSequence));
+    EXPECT_EQ(in.u32(), 0u);
+    return in;
+  }
+  /// READDIR from cookie 0 asking for type and size, `maxcount` bytes.
+  static void readdir_type_size(xdr::XdrEncoder& e, std::uint32_t maxcount) {
+    e.u32(static_cast<std::uint32_t>(Op::kReaddir));
+    e.u64(0);
+    e.fixed_opaque(storage::Verifier{});
+    e.u32(maxcount);  // dircount
+    e.u32(maxcount);
+    e.u32(1);
+    e.u32((1u << 1) | (1u << 4));  // type, size
+  }
   static void getattr_type_size(xdr::XdrEncoder& e) {
     e.u32(static_cast<std::uint32_t>(Op::kGetattr));
     e.u32(1);
@@ -1036,19 +1066,10 @@ TEST_F(Nfs4InlineTest, ReadOnlyCompoundIsAnsweredWithTheNonBlockingBackendCalls)
       .WillOnce(DoAll(SetArgPointee<1>(file_attr(1234)), Return(Status::kOk)));
   const std::uint32_t seq = seqid_ + 1;
   auto o = try_inline(2, 3, [&](xdr::XdrEncoder& e) {
-    sequence_at(e, seq);
-    putfh(e, f);
+    sequence_putfh(e, seq, f);
     getattr_type_size(e);
   });
-  ASSERT_TRUE(o.eligible);
-  ASSERT_TRUE(o.status.has_value());
-  EXPECT_EQ(*o.status, Status::kOk);
-  xdr::XdrDecoder in(o.bytes);
-  EXPECT_EQ(in.u32(), 0u);  // NFS4_OK
-  in.string(16);
-  EXPECT_EQ(in.u32(), 3u);
-  EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(Op::kSequence));
-  EXPECT_EQ(in.u32(), 0u);
+  xdr::XdrDecoder in = sequence_answered(o, 3);
   auto sid = in.fixed_opaque(16);
   EXPECT_TRUE(std::equal(sid.begin(), sid.end(), sessionid_.begin()));
   EXPECT_EQ(in.u32(), seq);  // sequenceid
@@ -1075,8 +1096,7 @@ TEST_F(Nfs4InlineTest, CompoundThatWouldBlockLeavesTheSlotForThePersistStage) {
   EXPECT_CALL(backend_, try_getattr(Eq(f), _)).WillOnce(Return(Status::kWouldBlock));
   const std::uint32_t seq = seqid_ + 1;
   auto o = try_inline(2, 3, [&](xdr::XdrEncoder& e) {
-    sequence_at(e, seq);
-    putfh(e, f);
+    sequence_putfh(e, seq, f);
     getattr_type_size(e);
   });
   ASSERT_TRUE(o.eligible);
@@ -1098,8 +1118,7 @@ TEST_F(Nfs4InlineTest, RetriedOrMisorderedSequenceIsLeftToThePersistStage) {
   run_on(f, getattr_type_size);  // seqid_ is now the slot's seqid
   for (std::uint32_t seq : {seqid_, seqid_ + 5}) {
     auto o = try_inline(2, 3, [&](xdr::XdrEncoder& e) {
-      sequence_at(e, seq);
-      putfh(e, f);
+      sequence_putfh(e, seq, f);
       getattr_type_size(e);
     });
     ASSERT_TRUE(o.eligible);
@@ -1119,8 +1138,7 @@ TEST_F(Nfs4InlineTest, OnlyCompoundsOfReadOnlyOperationsAreEligible) {
   // A WRITE (or any operation that changes something) keeps the whole
   // COMPOUND on the persist stage.
   EXPECT_FALSE(try_inline(2, 3, [&](xdr::XdrEncoder& e) {
-                 sequence_at(e, seqid_ + 1);
-                 putfh(e, f);
+                 sequence_putfh(e, seqid_ + 1, f);
                  e.u32(static_cast<std::uint32_t>(Op::kWrite));
                  anon_stateid(e);
                  e.u64(0);
@@ -1132,9 +1150,18 @@ TEST_F(Nfs4InlineTest, OnlyCompoundsOfReadOnlyOperationsAreEligible) {
   for (std::uint32_t count : {Nfs4Program::kInlineReadMax, Nfs4Program::kInlineReadMax + 1}) {
     EXPECT_EQ(eligible(big, 2, 3,
                        [&](xdr::XdrEncoder& e) {
-                         sequence_at(e, seqid_ + 1);
-                         putfh(e, f);
+                         sequence_putfh(e, seqid_ + 1, f);
                          read_op(e, count);
+                       }),
+              count <= Nfs4Program::kInlineReadMax)
+        << count;
+  }
+  // READDIR likewise, by its maxcount.
+  for (std::uint32_t count : {Nfs4Program::kInlineReadMax, Nfs4Program::kInlineReadMax + 1}) {
+    EXPECT_EQ(eligible(big, 2, 3,
+                       [&](xdr::XdrEncoder& e) {
+                         sequence_putfh(e, seqid_ + 1, f);
+                         readdir_type_size(e, count);
                        }),
               count <= Nfs4Program::kInlineReadMax)
         << count;
@@ -1144,6 +1171,70 @@ TEST_F(Nfs4InlineTest, OnlyCompoundsOfReadOnlyOperationsAreEligible) {
                  putfh(e, f);
                  getattr_type_size(e);
                }).eligible);
+}
+
+TEST_F(Nfs4InlineTest, ReaddirOfACachedListingIsAnsweredInline) {
+  open_session();
+  const FileHandle d = fh_in(1, 5);
+  // StrictMock: readdir() (the blocking form) must not be called.
+  EXPECT_CALL(backend_, try_readdir(_, Eq(d), 0u, _, true, _, _, _, _, _))
+      .WillOnce([](const storage::Credentials&, const FileHandle&, std::uint64_t,
+                   const storage::Verifier&, bool, const MockBackend::FitsFn& fits,
+                   std::vector<storage::DirEntry>* entries, storage::Verifier* verf, bool* eof,
+                   std::optional<storage::Attr>*) {
+        *verf = storage::Verifier{1, 2, 3, 4, 5, 6, 7, 8};
+        for (const char* name : {".", "..", "a", "b"}) {
+          storage::DirEntry e{7, name, entries->size() + 1u, file_attr(3), fh_in(1, 9)};
+          if (!fits(e)) return Status::kOk;
+          entries->push_back(e);
+        }
+        *eof = true;
+        return Status::kOk;
+      });
+  const std::uint32_t seq = seqid_ + 1;
+  auto o = try_inline(2, 3, [&](xdr::XdrEncoder& e) {
+    sequence_putfh(e, seq, d);
+    readdir_type_size(e, 8192);
+  });
+  xdr::XdrDecoder in = sequence_answered(o, 3);
+  in.fixed_opaque(16);
+  for (int i = 0; i < 5; ++i) in.u32();  // sequenceid, slots, flags
+  EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(Op::kPutfh));
+  EXPECT_EQ(in.u32(), 0u);
+  EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(Op::kReaddir));
+  EXPECT_EQ(in.u32(), 0u);
+  in.fixed_opaque(8);  // cookieverf
+  std::vector<std::string> names;
+  while (in.ok() && in.boolean()) {
+    in.u64();  // cookie
+    names.emplace_back(in.string(255));
+    in.u32();  // bitmap length 1
+    in.u32();
+    in.opaque(64);  // type, size
+  }
+  EXPECT_TRUE(in.boolean());  // eof
+  EXPECT_TRUE(in.ok());
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "b"}));  // no "." or ".." in NFSv4
+}
+
+TEST_F(Nfs4InlineTest, ReaddirThatWouldBlockLeavesTheSlotForThePersistStage) {
+  open_session();
+  const FileHandle d = fh_in(1, 5);
+  EXPECT_CALL(backend_, try_readdir(_, Eq(d), 0u, _, true, _, _, _, _, _))
+      .WillOnce(Return(Status::kWouldBlock));
+  const std::uint32_t seq = seqid_ + 1;
+  auto o = try_inline(2, 3, [&](xdr::XdrEncoder& e) {
+    sequence_putfh(e, seq, d);
+    readdir_type_size(e, 8192);
+  });
+  ASSERT_TRUE(o.eligible);
+  EXPECT_FALSE(o.status.has_value());
+  // The same seqid then runs on the persist stage as a new request.
+  EXPECT_CALL(backend_, readdir(_, Eq(d), 0u, _, true, _, _, _, _, _))
+      .WillOnce(DoAll(SetArgPointee<8>(true), Return(Status::kOk)));
+  auto r = run_on(d, [](xdr::XdrEncoder& e) { readdir_type_size(e, 8192); });
+  EXPECT_EQ(r.top, Nfsstat4::kOk);
+  EXPECT_EQ(r.status, Nfsstat4::kOk);
 }
 
 TEST_F(Nfs4InlineTest, MinorVersionZeroCompoundRunsInlineWithoutASession) {
@@ -1168,8 +1259,7 @@ TEST_F(Nfs4InlineTest, AbandonedAttemptIsNotCountedInOperationMetrics) {
   const FileHandle f = fh_in(1, 5);
   EXPECT_CALL(backend_, try_getattr(Eq(f), _)).WillOnce(Return(Status::kWouldBlock));
   auto o = try_inline(2, 3, [&](xdr::XdrEncoder& e) {
-    sequence_at(e, seqid_ + 1);
-    putfh(e, f);
+    sequence_putfh(e, seqid_ + 1, f);
     getattr_type_size(e);
   });
   ASSERT_FALSE(o.status.has_value());

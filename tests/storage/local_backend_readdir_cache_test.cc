@@ -60,6 +60,24 @@ class ReaddirCacheTest : public testing::BackendTest {
     return be_->readdir(cred, dir, 0, {}, plus, fits, page, &out, &eof, &da);
   }
 
+  /// list_as(), without waiting (Backend::try_readdir); `page` holds the
+  /// entries only when the result is not kWouldBlock.
+  Status try_list_as(const Credentials& cred, const FileHandle& dir, bool plus,
+                     std::vector<DirEntry>* page) {
+    auto fits = [](const DirEntry&) { return true; };
+    Verifier out{};
+    bool eof = false;
+    std::optional<Attr> da;
+    const Status s = be_->try_readdir(cred, dir, 0, {}, plus, fits, page, &out, &eof, &da);
+    if (s == Status::kWouldBlock) page->clear();
+    return s;
+  }
+  static std::map<std::string, DirEntry> by_name(const std::vector<DirEntry>& page) {
+    std::map<std::string, DirEntry> m;
+    for (const DirEntry& e : page) m[e.name] = e;
+    return m;
+  }
+
   Attr getattr_ok(const FileHandle& fh) {
     Attr a;
     EXPECT_EQ(be_->getattr(fh, &a), Status::kOk);
@@ -306,6 +324,78 @@ TEST_F(ReaddirCacheTest, ChangeIsSeenWhenTheWatchLostEvents) {
     ASSERT_EQ(::write(fd.get(), "defg", 4), 4);
   }
   EXPECT_EQ(list(p)["f"].attr->size, 7u);
+}
+
+TEST_F(ReaddirCacheTest, TryReaddirWouldBlockUntilTheListingAndItsRecordsAreCached) {
+  write_file(exp_ / "a", "abc", 0644);
+  write_file(exp_ / "b", "01234", 0600);
+  let_directory_settle();
+  std::vector<DirEntry> page;
+  EXPECT_EQ(try_list_as(root_cred(), root_, false, &page), Status::kWouldBlock);
+  EXPECT_EQ(try_list_as(root_cred(), root_, true, &page), Status::kWouldBlock);
+  const auto fresh = list(root_);  // reads and caches the listing, records the entries
+  ASSERT_EQ(try_list_as(root_cred(), root_, true, &page), Status::kOk);
+  const auto served = by_name(page);
+  ASSERT_EQ(served.size(), fresh.size());
+  for (const auto& [name, e] : fresh) {
+    ASSERT_TRUE(served.count(name)) << name;
+    const DirEntry& t = served.at(name);
+    EXPECT_EQ(t.fileid, e.fileid) << name;
+    EXPECT_EQ(t.cookie, e.cookie) << name;
+    ASSERT_TRUE(t.attr && t.handle) << name;
+    EXPECT_EQ(t.attr->size, e.attr->size) << name;
+    EXPECT_EQ(t.attr->mode, e.attr->mode) << name;
+    EXPECT_EQ(*t.handle, *e.handle) << name;
+  }
+  EXPECT_EQ(served.at("b").attr->size, 5u);
+  page.clear();
+  EXPECT_EQ(try_list_as(root_cred(), root_, false, &page), Status::kOk);
+  EXPECT_EQ(by_name(page).size(), fresh.size());
+}
+
+TEST_F(ReaddirCacheTest, TryReaddirPlusWouldBlockOnASubdirectoryButPlainReaddirDoesNot) {
+  write_file(exp_ / "f", "x");
+  ASSERT_EQ(::mkdir((exp_ / "sub").c_str(), 0755), 0);
+  let_directory_settle();
+  list(root_);
+  list(root_);
+  std::vector<DirEntry> page;
+  // A subdirectory is never recorded (its changes reach its own watch only).
+  EXPECT_EQ(try_list_as(root_cred(), root_, true, &page), Status::kWouldBlock);
+  EXPECT_EQ(try_list_as(root_cred(), root_, false, &page), Status::kOk);
+  EXPECT_TRUE(by_name(page).count("sub"));
+  EXPECT_TRUE(by_name(page).count("f"));
+}
+
+TEST_F(ReaddirCacheTest, TryReaddirNeverServesARecordOlderThanAChangeBehindNasdsBack) {
+  write_file(exp_ / "f", "abc", 0644);
+  let_directory_settle();
+  list(root_);
+  std::vector<DirEntry> page;
+  ASSERT_EQ(try_list_as(root_cred(), root_, true, &page), Status::kOk);
+  ASSERT_EQ(by_name(page).at("f").attr->size, 3u);
+  {
+    UniqueFd fd(::open((exp_ / "f").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+    ASSERT_EQ(::write(fd.get(), "0123456789", 10), 10);
+  }
+  // The watch reported the write: the records are gone, the blocking call
+  // stats again and records anew.
+  EXPECT_EQ(try_list_as(root_cred(), root_, true, &page), Status::kWouldBlock);
+  EXPECT_EQ(list(root_)["f"].attr->size, 13u);
+  page.clear();
+  ASSERT_EQ(try_list_as(root_cred(), root_, true, &page), Status::kOk);
+  EXPECT_EQ(by_name(page).at("f").attr->size, 13u);
+}
+
+TEST_F(ReaddirCacheTest, TryReaddirRefusesACachedListingToAClientWithoutReadPermission) {
+  ASSERT_EQ(::mkdir((exp_ / "d").c_str(), 0700), 0);
+  write_file(exp_ / "d/x", "x");
+  const FileHandle d = lookup(root_, "d");
+  let_directory_settle();
+  list(d);
+  std::vector<DirEntry> page;
+  ASSERT_EQ(try_list_as(root_cred(), d, false, &page), Status::kOk);
+  EXPECT_EQ(try_list_as(testing::make_cred(1234, 1234), d, false, &page), Status::kAccess);
 }
 
 }  // namespace
