@@ -77,9 +77,11 @@ asan: deps
 
 tsan: deps
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNASD_SANITIZE=thread >/dev/null
-	cmake --build build-tsan -j$(JOBS) --target test_pool test_server
+	cmake --build build-tsan -j$(JOBS) --target test_pool test_server test_storage
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/test_pool
 	TSAN_OPTIONS=halt_on_error=1 build-tsan/test_server --gtest_filter='*PipelineTest.*'
+	TSAN_OPTIONS=halt_on_error=1 build-tsan/test_storage \
+	  --gtest_filter='BackendTest.*:EntryAttrCache*:DirWatch*:DirEntryCache*:ReaddirCache*'
 
 fuzz: deps
 	bash tests/fuzz/run.sh $(FUZZ_SECONDS)

@@ -51,7 +51,8 @@ struct Nfs4Program::Compound {
   // Inline execution (Nfs4Program::try_execute_inline): backend calls use
   // the try_* forms; a kWouldBlock sets would_block and the attempt ends.
   // The SEQUENCE is only peeked at (its result encoded at sequence_pos) and
-  // performed once the other operations are done.
+  // performed once the other operations are done (or before an inline
+  // CLOSE, which cannot be given up once it ran).
   bool nowait = false;
   bool would_block = false;
   std::optional<nfs4::SequenceArgs> pending_sequence;

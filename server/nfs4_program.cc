@@ -197,6 +197,11 @@ DecodeResult Nfs4Program::decode(const CallContext& ctx, xdr::XdrDecoder& in, Ar
         case Op::kReaddir:
           inline_ok = (minor == 0 || i > 0) && extra <= kInlineReadMax;
           break;
+        case Op::kClose:
+          // Changes state without waiting (Nfs4State only); last, so that
+          // nothing after it can make the attempt give up.
+          inline_ok = (minor == 0 || i > 0) && i + 1 == n;
+          break;
         case Op::kSequence:
           inline_ok = minor >= 1 && i == 0;
           break;
@@ -1197,6 +1202,25 @@ Status Nfs4Program::be_readdir(Compound& c, std::uint64_t cookie,
   return s;
 }
 
+bool Nfs4Program::perform_pending_sequence(Compound& c, xdr::XdrEncoder& out) {
+  // It can still find the slot taken meanwhile (a retransmission on another
+  // thread): then nothing was changed and the persist stage runs the whole
+  // COMPOUND.
+  const nfs4::SequenceArgs& sa = *c.pending_sequence;
+  bool probe_wanted = false;
+  const std::uint32_t cb_flags =
+      callbacks_ ? callbacks_->sequence_flags(sa.sessionid, &probe_wanted) : 0;
+  if (probe_wanted) return false;
+  Nfs4State::SequenceResult r;
+  if (state_.sequence(sa, &r) != Nfsstat4::kOk || r.replay) return false;
+  // SEQUENCE4resok after sessionid, sequenceid and slotid (RFC 8881 §18.46.2).
+  out.patch_u32(c.sequence_pos + 24, r.highest_slotid);
+  out.patch_u32(c.sequence_pos + 28, r.target_highest_slotid);
+  out.patch_u32(c.sequence_pos + 32, r.status_flags | cb_flags);
+  c.pending_sequence.reset();
+  return true;
+}
+
 std::optional<storage::Status> Nfs4Program::run_compound(CallContext& ctx, ArgSlot& args,
                                                          xdr::XdrEncoder& out, bool nowait) {
   if (args.empty()) return Status::kOk;  // NULL
@@ -1261,6 +1285,12 @@ std::optional<storage::Status> Nfs4Program::run_compound(CallContext& ctx, ArgSl
     const std::size_t status_pos = out.position();
     out.u32(0);
     const auto op_start = std::chrono::steady_clock::now();
+    if (run && c.pending_sequence && static_cast<Op>(opnum) == Op::kClose) {
+      // Inline CLOSE changes state, after which the attempt can no longer be
+      // given up: the SEQUENCE is performed first (or the attempt abandoned
+      // with nothing changed).
+      if (!perform_pending_sequence(c, out)) return std::nullopt;
+    }
     if (run) st = c.minor == 0 ? run_op_v40(opnum, in, c, out) : run_op(opnum, in, c, out);
     if (c.would_block) return std::nullopt;  // nothing changed: the persist stage runs it
     // A full table (clients, sessions, opens, lock-owners, locks): RESOURCE
@@ -1307,23 +1337,8 @@ std::optional<storage::Status> Nfs4Program::run_compound(CallContext& ctx, ArgSl
   }
   out.patch_u32(body, static_cast<std::uint32_t>(last));
   out.patch_u32(numres_pos, nres);
-  if (c.pending_sequence) {
-    // Inline: every operation ran without waiting; now the SEQUENCE for
-    // real.  It can still find the slot taken meanwhile (a retransmission on
-    // another thread): then nothing was changed and the persist stage runs
-    // the whole COMPOUND.
-    const nfs4::SequenceArgs& sa = *c.pending_sequence;
-    bool probe_wanted = false;
-    const std::uint32_t cb_flags =
-        callbacks_ ? callbacks_->sequence_flags(sa.sessionid, &probe_wanted) : 0;
-    if (probe_wanted) return std::nullopt;
-    Nfs4State::SequenceResult r;
-    if (state_.sequence(sa, &r) != Nfsstat4::kOk || r.replay) return std::nullopt;
-    // SEQUENCE4resok after sessionid, sequenceid and slotid (RFC 8881 §18.46.2).
-    out.patch_u32(c.sequence_pos + 24, r.highest_slotid);
-    out.patch_u32(c.sequence_pos + 28, r.target_highest_slotid);
-    out.patch_u32(c.sequence_pos + 32, r.status_flags | cb_flags);
-  }
+  // Inline: every operation ran without waiting; now the SEQUENCE for real.
+  if (c.pending_sequence && !perform_pending_sequence(c, out)) return std::nullopt;
   if (op_metrics_) {
     for (std::size_t k = 0; k < nsamples; ++k) {
       op_metrics_->record(samples[k].opnum, samples[k].st, samples[k].seconds);

@@ -109,7 +109,8 @@ class Nfs4Program final : public Program {
   /// Inline COMPOUNDs (docs/architecture.md "Inline calls"): NULL, and a
   /// COMPOUND of at most kInlineMaxOps operations that each only read: PUTFH, PUTROOTFH, PUTPUBFH,
   /// GETFH, SAVEFH, RESTOREFH, LOOKUP, GETATTR, ACCESS, READ and READDIR of
-  /// at most kInlineReadMax bytes, and (4.1+) the SEQUENCE that opens it.
+  /// at most kInlineReadMax bytes, and (4.1+) the SEQUENCE that opens it;
+  /// also a CLOSE as the last operation (it only changes Nfs4State).
   bool may_run_inline(const CallContext& ctx, const ArgSlot& args) const override;
   /// Runs such a COMPOUND with the Backend's try_* calls.  The SEQUENCE is
   /// checked first without touching the slot (Nfs4State::peek_sequence) and
@@ -145,6 +146,11 @@ class Nfs4Program final : public Program {
   /// (`nowait` true).
   std::optional<storage::Status> run_compound(CallContext& ctx, ArgSlot& args,
                                               xdr::XdrEncoder& out, bool nowait);
+  /// Inline 4.1+: performs the SEQUENCE that was only peeked at (patching
+  /// its result at c.sequence_pos) and clears c.pending_sequence; false when
+  /// the attempt must be given up (slot taken meanwhile, a retry, or a
+  /// back-channel probe to start), with nothing changed.
+  bool perform_pending_sequence(Compound& c, xdr::XdrEncoder& out);
   /// The backend calls of the operations an inline COMPOUND may hold: the
   /// try_* form when `c.nowait`, which sets `c.would_block` on kWouldBlock.
   storage::Status be_getattr(Compound& c, const storage::FileHandle& fh, storage::Attr* out);

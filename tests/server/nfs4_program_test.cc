@@ -1237,6 +1237,51 @@ TEST_F(Nfs4InlineTest, ReaddirThatWouldBlockLeavesTheSlotForThePersistStage) {
   EXPECT_EQ(r.status, Nfsstat4::kOk);
 }
 
+TEST_F(Nfs4InlineTest, CloseAsTheLastOperationIsAnsweredInlineAfterItsSequence) {
+  open_session();
+  const FileHandle f = fh_in(1, 5);
+  const std::vector<std::uint8_t> owner = {'o', 'w'};
+  nfs4::Stateid4 sid;
+  ASSERT_EQ(state_.open(clientid_, owner, f, 1, 0, &sid), Nfsstat4::kOk);
+  ASSERT_EQ(state_.open_count(), 1u);
+  auto close_op = [&](xdr::XdrEncoder& e) {
+    e.u32(static_cast<std::uint32_t>(Op::kClose));
+    e.u32(0);  // seqid (ignored in 4.1)
+    nfs4::encode_stateid(e, sid);
+  };
+  // Not last: something after it could still give the attempt up.
+  EXPECT_FALSE(try_inline(2, 4, [&](xdr::XdrEncoder& e) {
+                 sequence_putfh(e, seqid_ + 1, f);
+                 close_op(e);
+                 getattr_type_size(e);
+               }).eligible);
+  const std::uint32_t seq = seqid_ + 1;
+  auto o = try_inline(2, 3, [&](xdr::XdrEncoder& e) {
+    sequence_putfh(e, seq, f);
+    close_op(e);
+  });
+  xdr::XdrDecoder in = sequence_answered(o, 3);
+  in.fixed_opaque(16);
+  EXPECT_EQ(in.u32(), seq);
+  for (int i = 0; i < 4; ++i) in.u32();  // slotid, highest slotids, flags
+  EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(Op::kPutfh));
+  EXPECT_EQ(in.u32(), 0u);
+  EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(Op::kClose));
+  EXPECT_EQ(in.u32(), 0u);
+  EXPECT_EQ(state_.open_count(), 0u);
+  // The SEQUENCE was performed and its reply cached: the same request again
+  // is answered from the slot, not run again (a second CLOSE would fail).
+  auto again = try_inline(2, 3, [&](xdr::XdrEncoder& e) {
+    sequence_putfh(e, seq, f);
+    close_op(e);
+  });
+  EXPECT_FALSE(again.status.has_value());  // a retry goes to the persist stage
+  seqid_ = seq - 1;
+  auto replay = run_on(f, close_op);  // run() sends seqid_ + 1 == seq
+  EXPECT_EQ(replay.top, Nfsstat4::kOk);
+  EXPECT_EQ(replay.status, Nfsstat4::kOk);
+}
+
 TEST_F(Nfs4InlineTest, MinorVersionZeroCompoundRunsInlineWithoutASession) {
   const FileHandle f = fh_in(1, 5);
   EXPECT_CALL(backend_, try_getattr(Eq(f), _))
