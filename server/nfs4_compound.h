@@ -57,6 +57,8 @@ struct Nfs4Program::Compound {
   bool would_block = false;
   std::optional<nfs4::SequenceArgs> pending_sequence;
   std::size_t sequence_pos = 0;
+  // Inline OPEN: what open_is_in_memory() found, for op_open() to use.
+  std::optional<OpenFound> open_found;
 
   nfs4::Nfsstat4 storage(storage::Status s) {
     if (s != storage::Status::kOk && storage_status == storage::Status::kOk) storage_status = s;

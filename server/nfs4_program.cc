@@ -179,14 +179,23 @@ DecodeResult Nfs4Program::decode(const CallContext& ctx, xdr::XdrDecoder& in, Ar
   const std::uint32_t minor = a.header.minorversion;
   bool inline_ok = minor <= nfs4::kMaxMinorVersion && n > 0 && n == a.header.numops &&
                    n <= kInlineMaxOps;
+  // Inline, at most one operation may change state (an OPEN without create
+  // or a CLOSE), and only GETFH, GETATTR and ACCESS may follow it: from
+  // there on the attempt can no longer be given up (run_compound()).
+  bool changed_state = false;
   std::uint32_t i = 0;
   for (; i < n; ++i) {
     est += kPerOpReply;
     const std::uint32_t op = scan.u32();
+    const xdr::XdrDecoder at = scan;  // the operation's arguments
     std::size_t extra = 0;
     if (!scan.ok() || !scan_op(op, scan, limits_.max_read, &extra)) break;
     est += extra;
-    if (inline_ok) {
+    if (inline_ok && changed_state) {
+      inline_ok = op == static_cast<std::uint32_t>(Op::kGetfh) ||
+                  op == static_cast<std::uint32_t>(Op::kGetattr) ||
+                  op == static_cast<std::uint32_t>(Op::kAccess);
+    } else if (inline_ok) {
       switch (static_cast<Op>(op)) {
         case Op::kPutfh: case Op::kPutrootfh: case Op::kPutpubfh: case Op::kGetfh:
         case Op::kSavefh: case Op::kRestorefh: case Op::kLookup: case Op::kGetattr:
@@ -197,10 +206,17 @@ DecodeResult Nfs4Program::decode(const CallContext& ctx, xdr::XdrDecoder& in, Ar
         case Op::kReaddir:
           inline_ok = (minor == 0 || i > 0) && extra <= kInlineReadMax;
           break;
+        case Op::kOpen: {  // an existing file: CLAIM_NULL or CLAIM_FH, no create
+          xdr::XdrDecoder d = at;
+          nfs4::OpenArgs oa;
+          inline_ok = (minor == 0 || i > 0) && nfs4::decode(d, oa) && !oa.create &&
+                      (oa.claim == 0 || oa.claim == 4);
+          changed_state = true;
+          break;
+        }
         case Op::kClose:
-          // Changes state without waiting (Nfs4State only); last, so that
-          // nothing after it can make the attempt give up.
-          inline_ok = (minor == 0 || i > 0) && i + 1 == n;
+          inline_ok = minor == 0 || i > 0;
+          changed_state = true;
           break;
         case Op::kSequence:
           inline_ok = minor >= 1 && i == 0;
@@ -553,64 +569,45 @@ Nfsstat4 Nfs4Program::op_open(Compound& c, const nfs4::OpenArgs& a, xdr::XdrEnco
   storage::FileHandle file;
   storage::Attr attr;
   nfs4::Bitmap4 attrset;
-  bool created_check = false;
-  if (a.claim == 0) {
-    if (Nfsstat4 st = check_name(a.name); st != Nfsstat4::kOk) return st;
-    if (a.create) {
-      storage::CreateMode mode = a.createmode == 0   ? storage::CreateMode::kUnchecked
-                                 : a.createmode == 1 ? storage::CreateMode::kGuarded
-                                                     : storage::CreateMode::kExclusive;
-      storage::Verifier verf{};
-      std::memcpy(verf.data(), a.verifier.data(), verf.size());
-      storage::SetAttr set = a.createmode == 2 ? storage::SetAttr{} : a.attrs.set;
-      if (a.createmode == 3) {  // only suppattr_exclcreat may come along (§18.16.3)
-        const nfs4::Bitmap4 ok = nfs4::exclcreat_attrs();
-        for (int w = 0; w < 3; ++w) {
-          if (a.attrs.present.w[w] & ~ok.w[w]) return Nfsstat4::kInval;
-        }
-      }
-      Status s = backend_.create(cred, c.current.fh, a.name, mode, set, verf, &file, &attr,
-                                 &dir_wcc);
-      if (s != Status::kOk) return c.storage(s);
-      if (a.createmode == 3 && (set.mode || set.uid || set.gid || set.size)) {
-        storage::WccData wcc;
-        if (Status s2 = backend_.setattr(cred, file, set, std::nullopt, &wcc); s2 != Status::kOk) {
-          return c.storage(s2);
-        }
-      }
-      if (a.createmode != 2) attrset = a.attrs.present;
-      created_check = true;  // the creator may write the file it made
+  if (!a.create || a.claim != 0) {
+    // An existing file; inline, run_compound() already found it.
+    OpenFound found;
+    if (c.open_found) {
+      found = *c.open_found;
     } else {
-      std::optional<storage::Attr> dir_attr;
-      Status s = backend_.lookup(cred, c.current.fh, a.name, &file, &attr, &dir_attr);
-      if (s != Status::kOk) return c.storage(s);
-      if (dir_attr) {
-        dir_wcc.before = storage::WccAttr{dir_attr->size, dir_attr->mtime, dir_attr->ctime};
-        dir_wcc.after = dir_attr;
+      found.status = find_open_file(c, a, &found);
+    }
+    if (found.status != Nfsstat4::kOk) return found.status;
+    file = found.file;
+    dir_wcc = found.dir_wcc;
+  } else {
+    if (Nfsstat4 st = check_name(a.name); st != Nfsstat4::kOk) return st;
+    storage::CreateMode mode = a.createmode == 0   ? storage::CreateMode::kUnchecked
+                               : a.createmode == 1 ? storage::CreateMode::kGuarded
+                                                   : storage::CreateMode::kExclusive;
+    storage::Verifier verf{};
+    std::memcpy(verf.data(), a.verifier.data(), verf.size());
+    storage::SetAttr set = a.createmode == 2 ? storage::SetAttr{} : a.attrs.set;
+    if (a.createmode == 3) {  // only suppattr_exclcreat may come along (§18.16.3)
+      const nfs4::Bitmap4 ok = nfs4::exclcreat_attrs();
+      for (int w = 0; w < 3; ++w) {
+        if (a.attrs.present.w[w] & ~ok.w[w]) return Nfsstat4::kInval;
       }
     }
-  } else {  // CLAIM_FH / CLAIM_PREVIOUS: the current filehandle is the file
-    file = c.current.fh;
-    if (Status s = backend_.getattr(file, &attr); s != Status::kOk) return c.storage(s);
-  }
-  if (attr.type == storage::FileType::kDir) return Nfsstat4::kIsDir;
-  if (attr.type == storage::FileType::kLnk) return Nfsstat4::kSymlink;
-  if (attr.type != storage::FileType::kReg) return Nfsstat4::kWrongType;
-  if (!created_check) {
-    std::uint32_t want = 0;
-    if (a.share_access & nfs4::kShareAccessRead) want |= kAccessRead;
-    if (wants_write) want |= kAccessModify;
-    std::uint32_t granted = 0;
-    std::optional<storage::Attr> ignored;
-    Status s = backend_.access(cred, file, want, &granted, &ignored);
+    Status s = backend_.create(cred, c.current.fh, a.name, mode, set, verf, &file, &attr,
+                               &dir_wcc);
     if (s != Status::kOk) return c.storage(s);
-    // Reading an executable file for execution is allowed (RFC 8881 §18.16.3 note).
-    if ((want & kAccessRead) && !(granted & kAccessRead)) {
-      std::uint32_t x = 0;
-      backend_.access(cred, file, kAccessExecute, &x, &ignored);
-      if (x & kAccessExecute) granted |= kAccessRead;
+    if (a.createmode == 3 && (set.mode || set.uid || set.gid || set.size)) {
+      storage::WccData wcc;
+      if (Status s2 = backend_.setattr(cred, file, set, std::nullopt, &wcc); s2 != Status::kOk) {
+        return c.storage(s2);
+      }
     }
-    if ((granted & want) != want) return Nfsstat4::kAccess;
+    if (a.createmode != 2) attrset = a.attrs.present;
+    // The creator may write the file it made: no access check.
+    if (attr.type == storage::FileType::kDir) return Nfsstat4::kIsDir;
+    if (attr.type == storage::FileType::kLnk) return Nfsstat4::kSymlink;
+    if (attr.type != storage::FileType::kReg) return Nfsstat4::kWrongType;
   }
   nfs4::Stateid4 sid;
   const std::uint64_t clientid = c.minor == 0 ? a.clientid : c.clientid;
@@ -630,6 +627,53 @@ Nfsstat4 Nfs4Program::op_open(Compound& c, const nfs4::OpenArgs& a, xdr::XdrEnco
   out.u32(rflags);
   nfs4::encode_bitmap(out, attrset);
   out.u32(0);  // OPEN_DELEGATE_NONE
+  return Nfsstat4::kOk;
+}
+
+Nfsstat4 Nfs4Program::find_open_file(Compound& c, const nfs4::OpenArgs& a, OpenFound* out) {
+  const auto& cred = c.current.cred;
+  // The try_* form when c.nowait (kWouldBlock sets c.would_block).
+  auto call = [&](Status blocking_or_try) {
+    if (blocking_or_try == Status::kWouldBlock) c.would_block = true;
+    return blocking_or_try;
+  };
+  storage::Attr attr;
+  if (a.claim == 0) {
+    if (Nfsstat4 st = check_name(a.name); st != Nfsstat4::kOk) return st;
+    std::optional<storage::Attr> dir_attr;
+    Status s = call(c.nowait ? backend_.try_lookup(cred, c.current.fh, a.name, &out->file, &attr,
+                                                   &dir_attr)
+                             : backend_.lookup(cred, c.current.fh, a.name, &out->file, &attr,
+                                               &dir_attr));
+    if (s != Status::kOk) return c.storage(s);
+    if (dir_attr) {
+      out->dir_wcc.before = storage::WccAttr{dir_attr->size, dir_attr->mtime, dir_attr->ctime};
+      out->dir_wcc.after = dir_attr;
+    }
+  } else {  // CLAIM_FH / CLAIM_PREVIOUS: the current filehandle is the file
+    out->file = c.current.fh;
+    if (Status s = be_getattr(c, out->file, &attr); s != Status::kOk) return c.storage(s);
+  }
+  if (attr.type == storage::FileType::kDir) return Nfsstat4::kIsDir;
+  if (attr.type == storage::FileType::kLnk) return Nfsstat4::kSymlink;
+  if (attr.type != storage::FileType::kReg) return Nfsstat4::kWrongType;
+  auto access = [&](std::uint32_t want, std::uint32_t* granted) {
+    std::optional<storage::Attr> ignored;
+    return call(c.nowait ? backend_.try_access(cred, out->file, want, granted, &ignored)
+                         : backend_.access(cred, out->file, want, granted, &ignored));
+  };
+  std::uint32_t want = 0;
+  if (a.share_access & nfs4::kShareAccessRead) want |= kAccessRead;
+  if (a.share_access & nfs4::kShareAccessWrite) want |= kAccessModify;
+  std::uint32_t granted = 0;
+  if (Status s = access(want, &granted); s != Status::kOk) return c.storage(s);
+  // Reading an executable file for execution is allowed (RFC 8881 §18.16.3 note).
+  if ((want & kAccessRead) && !(granted & kAccessRead)) {
+    std::uint32_t x = 0;
+    if (access(kAccessExecute, &x) == Status::kWouldBlock) return Nfsstat4::kDelay;
+    if (x & kAccessExecute) granted |= kAccessRead;
+  }
+  if ((granted & want) != want) return Nfsstat4::kAccess;
   return Nfsstat4::kOk;
 }
 
@@ -1202,6 +1246,22 @@ Status Nfs4Program::be_readdir(Compound& c, std::uint64_t cookie,
   return s;
 }
 
+bool Nfs4Program::open_is_in_memory(Compound& c, const nfs4::OpenArgs& a) {
+  const std::uint64_t clientid = c.minor == 0 ? a.clientid : c.clientid;
+  if (state_.open_writes_record(clientid)) return false;
+  // What op_open() checks before it changes state, answered from memory or
+  // not at all; op_open() then uses this result instead of asking again.
+  if (!c.current.set || c.current.pseudo || a.create || a.share_access == 0 ||
+      ((a.share_access & nfs4::kShareAccessWrite) && c.current.options.read_only)) {
+    return true;  // op_open() answers without the backend
+  }
+  OpenFound found;
+  found.status = find_open_file(c, a, &found);
+  if (c.would_block) return false;
+  c.open_found = found;
+  return true;
+}
+
 bool Nfs4Program::perform_pending_sequence(Compound& c, xdr::XdrEncoder& out) {
   // It can still find the slot taken meanwhile (a retransmission on another
   // thread): then nothing was changed and the persist stage runs the whole
@@ -1285,11 +1345,22 @@ std::optional<storage::Status> Nfs4Program::run_compound(CallContext& ctx, ArgSl
     const std::size_t status_pos = out.position();
     out.u32(0);
     const auto op_start = std::chrono::steady_clock::now();
-    if (run && c.pending_sequence && static_cast<Op>(opnum) == Op::kClose) {
-      // Inline CLOSE changes state, after which the attempt can no longer be
-      // given up: the SEQUENCE is performed first (or the attempt abandoned
-      // with nothing changed).
-      if (!perform_pending_sequence(c, out)) return std::nullopt;
+    if (run && c.nowait &&
+        (static_cast<Op>(opnum) == Op::kOpen || static_cast<Op>(opnum) == Op::kClose)) {
+      // Inline OPEN / CLOSE change state, after which the attempt can no
+      // longer be given up.  So first everything that could make it wait is
+      // checked (the OPEN's file in memory, no client record to write) and
+      // the SEQUENCE performed; then the rest of the COMPOUND runs to its
+      // end with the ordinary backend calls, which find what the checks
+      // just found in memory (decode() lets only GETFH, GETATTR and ACCESS
+      // follow).
+      if (static_cast<Op>(opnum) == Op::kOpen) {
+        xdr::XdrDecoder peek = in;
+        nfs4::OpenArgs oa;
+        if (!nfs4::decode(peek, oa) || !open_is_in_memory(c, oa)) return std::nullopt;
+      }
+      if (c.pending_sequence && !perform_pending_sequence(c, out)) return std::nullopt;
+      c.nowait = false;
     }
     if (run) st = c.minor == 0 ? run_op_v40(opnum, in, c, out) : run_op(opnum, in, c, out);
     if (c.would_block) return std::nullopt;  // nothing changed: the persist stage runs it

@@ -110,7 +110,8 @@ class Nfs4Program final : public Program {
   /// COMPOUND of at most kInlineMaxOps operations that each only read: PUTFH, PUTROOTFH, PUTPUBFH,
   /// GETFH, SAVEFH, RESTOREFH, LOOKUP, GETATTR, ACCESS, READ and READDIR of
   /// at most kInlineReadMax bytes, and (4.1+) the SEQUENCE that opens it;
-  /// also a CLOSE as the last operation (it only changes Nfs4State).
+  /// also one OPEN of an existing file (CLAIM_NULL or CLAIM_FH, no create)
+  /// or CLOSE, followed by nothing but GETFH, GETATTR and ACCESS.
   bool may_run_inline(const CallContext& ctx, const ArgSlot& args) const override;
   /// Runs such a COMPOUND with the Backend's try_* calls.  The SEQUENCE is
   /// checked first without touching the slot (Nfs4State::peek_sequence) and
@@ -146,6 +147,23 @@ class Nfs4Program final : public Program {
   /// (`nowait` true).
   std::optional<storage::Status> run_compound(CallContext& ctx, ArgSlot& args,
                                               xdr::XdrEncoder& out, bool nowait);
+  /// What OPEN found of an existing file (CLAIM_NULL by name, CLAIM_FH /
+  /// CLAIM_PREVIOUS the current filehandle): the file, the directory's
+  /// change info, and kOk when it is a regular file the caller may open
+  /// with the share access asked for (else the OPEN's error).
+  struct OpenFound {
+    nfs4::Nfsstat4 status = nfs4::Nfsstat4::kOk;
+    storage::FileHandle file;
+    storage::WccData dir_wcc;
+  };
+  /// Looks the file of OPEN `a` up and checks its type and access (RFC 8881
+  /// §18.16.3), with the try_* calls when c.nowait; fills `out` but its
+  /// status, which it returns.
+  nfs4::Nfsstat4 find_open_file(Compound& c, const nfs4::OpenArgs& a, OpenFound* out);
+  /// Inline OPEN: true when what `a` will ask of the backend (the file by
+  /// name or handle, its access check) is in memory (the try_* calls) and
+  /// Nfs4State will not write a client record for it.
+  bool open_is_in_memory(Compound& c, const nfs4::OpenArgs& a);
   /// Inline 4.1+: performs the SEQUENCE that was only peeked at (patching
   /// its result at c.sequence_pos) and clears c.pending_sequence; false when
   /// the attempt must be given up (slot taken meanwhile, a retry, or a

@@ -559,6 +559,15 @@ void Nfs4State::record_client_locked(Client& c) {
 
 bool Nfs4State::in_grace() const { return grace_ && grace_->active(); }
 
+bool Nfs4State::open_writes_record(std::uint64_t clientid) {
+  std::lock_guard lock(mu_);
+  if (!records_) return false;
+  Client* c = client_locked(clientid);
+  if (!c) return false;
+  if (!c->recorded) return true;
+  return !stale_forgotten_ && grace_ && !grace_->active();  // check_grace_locked()
+}
+
 Nfsstat4 Nfs4State::check_grace_locked(const Client& c, bool reclaim) {
   const bool grace = grace_ && grace_->active();
   if (!grace && grace_ && records_ && !stale_forgotten_) {

@@ -92,6 +92,10 @@ class Nfs4State {
   nfs4::Nfsstat4 check_grace(std::uint64_t clientid, bool reclaim);
   /// True while the grace period runs (SETATTR of size, LOCKT: kGrace).
   bool in_grace() const;
+  /// Whether an OPEN by `clientid` now would write to the client records
+  /// (its first open: the client's record; the first open after grace: the
+  /// previous clients' records dropped).  False for an unknown client.
+  bool open_writes_record(std::uint64_t clientid);
 
   // ------------------------------------------------ clients and sessions
 

@@ -452,6 +452,22 @@ TEST_F(Nfs4GraceTest, NoListedClientsMeansNoGraceForNfs4) {
   EXPECT_EQ(state.check_grace(a, true), Nfsstat4::kNoGrace);
 }
 
+TEST_F(Nfs4GraceTest, OnlyAClientsFirstOpenWritesItsRecord) {
+  // Inline OPENs (Nfs4Program) must not write: they ask first.
+  Nfs4ClientRecords records(dir.path());
+  GracePeriod grace(std::chrono::seconds(0));
+  state.set_recovery(&grace, &records);
+  const auto a = client("client-a");
+  EXPECT_TRUE(state.open_writes_record(a));
+  // An OPEN: the grace check (the first after grace drops stale records),
+  // then the open state (the client's first: its record).
+  ASSERT_EQ(state.check_grace(a, false), Nfsstat4::kOk);
+  open(a, fh(1));
+  EXPECT_TRUE(Nfs4ClientRecords(dir.path()).previous("client-a"));
+  EXPECT_FALSE(state.open_writes_record(a));
+  EXPECT_FALSE(state.open_writes_record(a + 1000));  // unknown client: the OPEN fails anyway
+}
+
 TEST_F(Nfs4GraceTest, RecordsOfClientsThatDidNotReclaimAreForgottenAfterGrace) {
   previous_run({"gone"});
   Nfs4ClientRecords records(dir.path());

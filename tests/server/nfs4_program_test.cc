@@ -1035,6 +1035,24 @@ class Nfs4InlineTest : public Nfs4ProgramTest {
     EXPECT_EQ(in.u32(), 0u);
     return in;
   }
+  /// OPEN of `name` (CLAIM_NULL) for reading by owner "ow", creating it
+  /// (UNCHECKED4, no attributes) when `create`.
+  void open_op(xdr::XdrEncoder& e, std::string_view name, bool create = false) {
+    e.u32(static_cast<std::uint32_t>(Op::kOpen));
+    e.u32(0);  // seqid
+    e.u32(nfs4::kShareAccessRead);
+    e.u32(0);  // deny none
+    e.u64(clientid_);
+    e.opaque(std::vector<std::uint8_t>{'o', 'w'});
+    e.u32(create ? 1 : 0);  // opentype
+    if (create) {
+      e.u32(0);  // UNCHECKED4
+      e.u32(0);  // empty bitmap
+      e.u32(0);  // no attribute values
+    }
+    e.u32(0);  // CLAIM_NULL
+    e.string(name);
+  }
   /// READDIR from cookie 0 asking for type and size, `maxcount` bytes.
   static void readdir_type_size(xdr::XdrEncoder& e, std::uint32_t maxcount) {
     e.u32(static_cast<std::uint32_t>(Op::kReaddir));
@@ -1237,7 +1255,7 @@ TEST_F(Nfs4InlineTest, ReaddirThatWouldBlockLeavesTheSlotForThePersistStage) {
   EXPECT_EQ(r.status, Nfsstat4::kOk);
 }
 
-TEST_F(Nfs4InlineTest, CloseAsTheLastOperationIsAnsweredInlineAfterItsSequence) {
+TEST_F(Nfs4InlineTest, CloseIsAnsweredInlineAfterItsSequence) {
   open_session();
   const FileHandle f = fh_in(1, 5);
   const std::vector<std::uint8_t> owner = {'o', 'w'};
@@ -1249,11 +1267,12 @@ TEST_F(Nfs4InlineTest, CloseAsTheLastOperationIsAnsweredInlineAfterItsSequence) 
     e.u32(0);  // seqid (ignored in 4.1)
     nfs4::encode_stateid(e, sid);
   };
-  // Not last: something after it could still give the attempt up.
+  // Only GETFH, GETATTR and ACCESS may follow it: a LOOKUP could wait.
   EXPECT_FALSE(try_inline(2, 4, [&](xdr::XdrEncoder& e) {
                  sequence_putfh(e, seqid_ + 1, f);
                  close_op(e);
-                 getattr_type_size(e);
+                 e.u32(static_cast<std::uint32_t>(Op::kLookup));
+                 e.string("x");
                }).eligible);
   const std::uint32_t seq = seqid_ + 1;
   auto o = try_inline(2, 3, [&](xdr::XdrEncoder& e) {
@@ -1280,6 +1299,80 @@ TEST_F(Nfs4InlineTest, CloseAsTheLastOperationIsAnsweredInlineAfterItsSequence) 
   auto replay = run_on(f, close_op);  // run() sends seqid_ + 1 == seq
   EXPECT_EQ(replay.top, Nfsstat4::kOk);
   EXPECT_EQ(replay.status, Nfsstat4::kOk);
+}
+
+TEST_F(Nfs4InlineTest, OpenOfAFileInMemoryIsAnsweredInline) {
+  open_session();
+  const FileHandle dir = fh_in(1, 5), file = fh_in(1, 6);
+  // StrictMock: the lookup and access checks only in their try_* forms (the
+  // OPEN uses what they found); the GETATTR after it runs as usual.
+  EXPECT_CALL(backend_, try_lookup(_, Eq(dir), Eq("f"), _, _, _))
+      .WillOnce(DoAll(SetArgPointee<3>(file), SetArgPointee<4>(file_attr(10)),
+                      Return(Status::kOk)));
+  EXPECT_CALL(backend_, try_access(_, Eq(file), _, _, _))
+      .WillOnce(DoAll(SetArgPointee<3>(std::uint32_t{0x01} /* ACCESS4_READ */), Return(Status::kOk)));
+  EXPECT_CALL(backend_, getattr(Eq(file), _))
+      .WillOnce(DoAll(SetArgPointee<1>(file_attr(10)), Return(Status::kOk)));
+  const std::uint32_t seq = seqid_ + 1;
+  auto o = try_inline(2, 4, [&](xdr::XdrEncoder& e) {
+    sequence_putfh(e, seq, dir);
+    open_op(e, "f");
+    getattr_type_size(e);
+  });
+  xdr::XdrDecoder in = sequence_answered(o, 4);
+  in.fixed_opaque(16);
+  EXPECT_EQ(in.u32(), seq);
+  for (int i = 0; i < 4; ++i) in.u32();
+  EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(Op::kPutfh));
+  EXPECT_EQ(in.u32(), 0u);
+  EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(Op::kOpen));
+  EXPECT_EQ(in.u32(), 0u);
+  EXPECT_EQ(state_.open_count(), 1u);
+}
+
+TEST_F(Nfs4InlineTest, OpenThatWouldWaitChangesNoState) {
+  open_session();
+  const FileHandle dir = fh_in(1, 5), file = fh_in(1, 6);
+  EXPECT_CALL(backend_, try_lookup(_, Eq(dir), Eq("f"), _, _, _))
+      .WillOnce(Return(Status::kWouldBlock));
+  const std::uint32_t seq = seqid_ + 1;
+  auto o = try_inline(2, 3, [&](xdr::XdrEncoder& e) {
+    sequence_putfh(e, seq, dir);
+    open_op(e, "f");
+  });
+  ASSERT_TRUE(o.eligible);
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_EQ(state_.open_count(), 0u);
+  // The same seqid then runs on the persist stage as a new request.
+  EXPECT_CALL(backend_, lookup(_, Eq(dir), Eq("f"), _, _, _))
+      .WillOnce(DoAll(SetArgPointee<3>(file), SetArgPointee<4>(file_attr(10)),
+                      Return(Status::kOk)));
+  EXPECT_CALL(backend_, access(_, Eq(file), _, _, _))
+      .WillOnce(DoAll(SetArgPointee<3>(std::uint32_t{0x01} /* ACCESS4_READ */), Return(Status::kOk)));
+  auto r = run_on(dir, [&](xdr::XdrEncoder& e) { open_op(e, "f"); });
+  EXPECT_EQ(r.top, Nfsstat4::kOk);
+  EXPECT_EQ(state_.open_count(), 1u);
+}
+
+TEST_F(Nfs4InlineTest, OnlyAnOpenOfAnExistingFileFollowedByReadsOfItMayRunInline) {
+  open_session();
+  const FileHandle dir = fh_in(1, 5);
+  EXPECT_TRUE(eligible(program_, 2, 5, [&](xdr::XdrEncoder& e) {
+    sequence_putfh(e, seqid_ + 1, dir);
+    open_op(e, "f");
+    e.u32(static_cast<std::uint32_t>(Op::kGetfh));
+    getattr_type_size(e);
+  }));
+  EXPECT_FALSE(eligible(program_, 2, 3, [&](xdr::XdrEncoder& e) {  // creates
+    sequence_putfh(e, seqid_ + 1, dir);
+    open_op(e, "f", /*create=*/true);
+  }));
+  EXPECT_FALSE(eligible(program_, 2, 4, [&](xdr::XdrEncoder& e) {  // a LOOKUP after it
+    sequence_putfh(e, seqid_ + 1, dir);
+    open_op(e, "f");
+    e.u32(static_cast<std::uint32_t>(Op::kLookup));
+    e.string("x");
+  }));
 }
 
 TEST_F(Nfs4InlineTest, MinorVersionZeroCompoundRunsInlineWithoutASession) {
