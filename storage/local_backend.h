@@ -124,8 +124,9 @@ class LocalBackend : public Backend {
 
   // Non-blocking attempts (Backend::try_*): kWouldBlock when the handle's
   // descriptor is not in the handle cache, the name is not in the dentry
-  // cache (openat2 RESOLVE_CACHED) or the data is not in the page cache
-  // (preadv2 RWF_NOWAIT, also when only part of it is).
+  // cache (openat2 RESOLVE_CACHED), the data is not in the page cache
+  // (preadv2 RWF_NOWAIT, also when only part of it is), or a READDIR's
+  // listing or an entry's recorded READDIRPLUS attributes are not cached.
   Status try_getattr(const FileHandle& fh, Attr* out) override;
   Status try_lookup(const Credentials& cred, const FileHandle& dir, std::string_view name,
                     FileHandle* out, Attr* obj_attr, std::optional<Attr>* dir_attr) override;
