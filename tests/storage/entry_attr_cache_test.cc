@@ -21,6 +21,14 @@ FileHandle handle_of(std::uint8_t b) {
   return h;
 }
 
+/// Whether `c` serves a record for entry `i` under generation `gen`, stored
+/// at `not_before_ns` or later (the attributes themselves are not looked at).
+bool served(EntryAttrCache& c, std::size_t i, std::uint64_t gen, std::int64_t not_before_ns) {
+  Attr a;
+  FileHandle h;
+  return c.get(i, gen, not_before_ns, &a, &h);
+}
+
 TEST(EntryAttrCache, StoredRecordIsServedUnderItsGeneration) {
   EntryAttrCache c(4);
   const std::uint64_t g = c.generation();
@@ -57,10 +65,8 @@ TEST(EntryAttrCache, RecordOlderThanTheCallersBoundIsNotServed) {
   EntryAttrCache c(1);
   const std::uint64_t g = c.generation();
   c.put(0, g, 5000, attr_of_size(1), handle_of(1));
-  Attr a;
-  FileHandle h;
-  EXPECT_TRUE(c.get(0, g, 5000, &a, &h));
-  EXPECT_FALSE(c.get(0, g, 5001, &a, &h));
+  EXPECT_TRUE(served(c, 0, g, 5000));
+  EXPECT_FALSE(served(c, 0, g, 5001));
 }
 
 TEST(EntryAttrCache, RetiredCacheServesAndStoresNothing) {
@@ -69,20 +75,16 @@ TEST(EntryAttrCache, RetiredCacheServesAndStoresNothing) {
   c.put(0, g, 1000, attr_of_size(1), handle_of(1));
   c.retire();
   EXPECT_EQ(c.generation(), 0u);
-  Attr a;
-  FileHandle h;
-  EXPECT_FALSE(c.get(0, g, 0, &a, &h));
+  EXPECT_FALSE(served(c, 0, g, 0));
   c.put(1, 0, 1000, attr_of_size(1), handle_of(1));
-  EXPECT_FALSE(c.get(1, 0, 0, &a, &h));
+  EXPECT_FALSE(served(c, 1, 0, 0));
 }
 
 TEST(EntryAttrCache, IndexOutOfRangeIsIgnored) {
   EntryAttrCache c(2);
   const std::uint64_t g = c.generation();
   c.put(2, g, 1000, attr_of_size(1), handle_of(1));
-  Attr a;
-  FileHandle h;
-  EXPECT_FALSE(c.get(2, g, 0, &a, &h));
+  EXPECT_FALSE(served(c, 2, g, 0));
   EXPECT_EQ(c.size(), 2u);
 }
 
