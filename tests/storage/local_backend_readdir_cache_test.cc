@@ -50,28 +50,26 @@ class ReaddirCacheTest : public testing::BackendTest {
   /// the next listing is cached (the results must not depend on it).
   static void let_directory_settle() { std::this_thread::sleep_for(std::chrono::milliseconds(250)); }
 
-  /// One READDIR(PLUS) call from cookie 0 as `cred`, every entry fitting.
-  Status list_as(const Credentials& cred, const FileHandle& dir, bool plus,
-                 std::vector<DirEntry>* page) {
-    auto fits = [](const DirEntry&) { return true; };
-    Verifier out{};
-    bool eof = false;
-    std::optional<Attr> da;
-    return be_->readdir(cred, dir, 0, {}, plus, fits, page, &out, &eof, &da);
-  }
-
-  /// list_as(), without waiting (Backend::try_readdir); `page` holds the
+  /// One READDIR(PLUS) call from cookie 0 as `cred`, every entry fitting;
+  /// with `nowait` through Backend::try_readdir, and then `page` holds the
   /// entries only when the result is not kWouldBlock.
-  Status try_list_as(const Credentials& cred, const FileHandle& dir, bool plus,
-                     std::vector<DirEntry>* page) {
+  Status list_as(const Credentials& cred, const FileHandle& dir, bool plus,
+                 std::vector<DirEntry>* page, bool nowait = false) {
     auto fits = [](const DirEntry&) { return true; };
     Verifier out{};
     bool eof = false;
     std::optional<Attr> da;
+    if (!nowait) return be_->readdir(cred, dir, 0, {}, plus, fits, page, &out, &eof, &da);
     const Status s = be_->try_readdir(cred, dir, 0, {}, plus, fits, page, &out, &eof, &da);
     if (s == Status::kWouldBlock) page->clear();
     return s;
   }
+  /// list_as() without waiting.
+  Status try_list_as(const Credentials& cred, const FileHandle& dir, bool plus,
+                     std::vector<DirEntry>* page) {
+    return list_as(cred, dir, plus, page, /*nowait=*/true);
+  }
+  /// A page's entries by name.
   static std::map<std::string, DirEntry> by_name(const std::vector<DirEntry>& page) {
     std::map<std::string, DirEntry> m;
     for (const DirEntry& e : page) m[e.name] = e;
