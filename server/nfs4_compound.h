@@ -59,6 +59,13 @@ struct Nfs4Program::Compound {
   std::size_t sequence_pos = 0;
   // Inline OPEN: what open_is_in_memory() found, for op_open() to use.
   std::optional<OpenFound> open_found;
+  // The operation running (0-based) and CompoundArgs::attrs_tail.
+  std::uint32_t op_index = 0;
+  std::uint32_t attrs_tail = 0;
+  // The attributes a LOOKUP found for the current filehandle, kept for the
+  // GETATTRs that follow it directly (only GETFH and GETATTR in between):
+  // reset before any other operation runs (run_compound).
+  std::optional<storage::Attr> looked_up_attr;
 
   nfs4::Nfsstat4 storage(storage::Status s) {
     if (s != storage::Status::kOk && storage_status == storage::Status::kOk) storage_status = s;

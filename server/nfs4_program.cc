@@ -191,6 +191,9 @@ DecodeResult Nfs4Program::decode(const CallContext& ctx, xdr::XdrDecoder& in, Ar
     std::size_t extra = 0;
     if (!scan.ok() || !scan_op(op, scan, limits_.max_read, &extra)) break;
     est += extra;
+    if (op != static_cast<std::uint32_t>(Op::kGetfh) && op != static_cast<std::uint32_t>(Op::kGetattr)) {
+      a.attrs_tail = i;
+    }
     if (inline_ok && changed_state) {
       inline_ok = op == static_cast<std::uint32_t>(Op::kGetfh) ||
                   op == static_cast<std::uint32_t>(Op::kGetattr) ||
@@ -228,6 +231,7 @@ DecodeResult Nfs4Program::decode(const CallContext& ctx, xdr::XdrDecoder& in, Ar
   }
   a.reply_estimate = est;
   a.inline_ok = inline_ok && i == n;
+  if (i != a.header.numops) a.attrs_tail = a.header.numops;  // not all scanned: none
   return DecodeResult::kOk;
 }
 
@@ -315,7 +319,9 @@ Nfsstat4 Nfs4Program::op_lookup(Compound& c, std::string_view name) {
   storage::FileHandle fh;
   storage::Attr attr;
   std::optional<storage::Attr> dir_attr;
-  Status s = be_lookup(c, name, &fh, &attr, &dir_attr);
+  // Followed only by GETFH / GETATTR: the object is described, not used.
+  const bool attrs_only = c.op_index >= c.attrs_tail;
+  Status s = be_lookup(c, name, &fh, &attr, &dir_attr, attrs_only);
   if (s == Status::kNotDir) {
     storage::Attr a;
     if (be_getattr(c, c.current.fh, &a) == Status::kOk && a.type == storage::FileType::kLnk) {
@@ -324,6 +330,7 @@ Nfsstat4 Nfs4Program::op_lookup(Compound& c, std::string_view name) {
   }
   if (s != Status::kOk) return c.storage(s);
   c.current.fh = fh;
+  c.looked_up_attr = attr;
   return Nfsstat4::kOk;
 }
 
@@ -763,7 +770,8 @@ Nfsstat4 Nfs4Program::run_op(std::uint32_t opnum, xdr::XdrDecoder& in, Compound&
       nfs4::GetattrArgs a;
       if (!args(a)) return Nfsstat4::kBadXdr;
       if (Nfsstat4 st = need_fh(); st != Nfsstat4::kOk) return st;
-      return encode_attrs(c, c.current, a.request, out);
+      return encode_attrs(c, c.current, a.request, out,
+                          c.looked_up_attr ? &*c.looked_up_attr : nullptr);
     }
     case Op::kSetattr: {
       nfs4::SetattrArgs a;
@@ -1206,11 +1214,15 @@ Status Nfs4Program::be_getattr(Compound& c, const storage::FileHandle& fh, stora
 }
 
 Status Nfs4Program::be_lookup(Compound& c, std::string_view name, storage::FileHandle* out,
-                              storage::Attr* attr, std::optional<storage::Attr>* dir_attr) {
+                              storage::Attr* attr, std::optional<storage::Attr>* dir_attr,
+                              bool attrs_only) {
   if (!c.nowait) {
     return backend_.lookup(c.current.cred, c.current.fh, name, out, attr, dir_attr);
   }
-  const Status s = backend_.try_lookup(c.current.cred, c.current.fh, name, out, attr, dir_attr);
+  const Status s =
+      attrs_only
+          ? backend_.try_lookup_for_attrs(c.current.cred, c.current.fh, name, out, attr, dir_attr)
+          : backend_.try_lookup(c.current.cred, c.current.fh, name, out, attr, dir_attr);
   if (s == Status::kWouldBlock) c.would_block = true;
   return s;
 }
@@ -1292,6 +1304,7 @@ std::optional<storage::Status> Nfs4Program::run_compound(CallContext& ctx, ArgSl
   c.minor = a.header.minorversion;
   c.numops = a.header.numops;
   c.request_bytes = a.request_bytes;
+  c.attrs_tail = a.attrs_tail;
   const std::size_t body = out.position();
   out.u32(0);  // status, patched
   out.string(a.header.tag);
@@ -1361,6 +1374,10 @@ std::optional<storage::Status> Nfs4Program::run_compound(CallContext& ctx, ArgSl
       }
       if (c.pending_sequence && !perform_pending_sequence(c, out)) return std::nullopt;
       c.nowait = false;
+    }
+    c.op_index = i;
+    if (static_cast<Op>(opnum) != Op::kGetfh && static_cast<Op>(opnum) != Op::kGetattr) {
+      c.looked_up_attr.reset();
     }
     if (run) st = c.minor == 0 ? run_op_v40(opnum, in, c, out) : run_op(opnum, in, c, out);
     if (c.would_block) return std::nullopt;  // nothing changed: the persist stage runs it

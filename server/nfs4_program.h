@@ -136,6 +136,9 @@ class Nfs4Program final : public Program {
     std::size_t reply_estimate = 0;      // bytes
     std::size_t request_bytes = 0;       // COMPOUND arguments, bytes (REQ_TOO_BIG)
     bool inline_ok = false;              // every operation may run inline (may_run_inline)
+    // Index of the first operation after which only GETFH and GETATTR follow
+    // (what a LOOKUP there finds is only described, never used: op_lookup).
+    std::uint32_t attrs_tail = 0;
   };
 
  private:
@@ -172,8 +175,10 @@ class Nfs4Program final : public Program {
   /// The backend calls of the operations an inline COMPOUND may hold: the
   /// try_* form when `c.nowait`, which sets `c.would_block` on kWouldBlock.
   storage::Status be_getattr(Compound& c, const storage::FileHandle& fh, storage::Attr* out);
+  /// `attrs_only`: nothing but GETFH / GETATTR follows (try_lookup_for_attrs).
   storage::Status be_lookup(Compound& c, std::string_view name, storage::FileHandle* out,
-                            storage::Attr* attr, std::optional<storage::Attr>* dir_attr);
+                            storage::Attr* attr, std::optional<storage::Attr>* dir_attr,
+                            bool attrs_only = false);
   storage::Status be_access(Compound& c, std::uint32_t requested, std::uint32_t* granted,
                             std::optional<storage::Attr>* attr);
   storage::Status be_read(Compound& c, std::uint64_t offset, std::span<std::uint8_t> dst,

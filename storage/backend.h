@@ -161,6 +161,15 @@ class Backend {
     (void)cred, (void)dir, (void)name, (void)out, (void)obj_attr, (void)dir_attr;
     return Status::kWouldBlock;
   }
+  /// try_lookup for a caller that will only hand out the handle and the
+  /// attributes, with no call on the object following (an NFSv4 LOOKUP
+  /// followed by nothing but GETFH / GETATTR): the backend need not open the
+  /// object or keep it ready for later calls.  Default: try_lookup.
+  virtual Status try_lookup_for_attrs(const Credentials& cred, const FileHandle& dir,
+                                      std::string_view name, FileHandle* out, Attr* obj_attr,
+                                      std::optional<Attr>* dir_attr) {
+    return try_lookup(cred, dir, name, out, obj_attr, dir_attr);
+  }
   /// ACCESS that never waits on disk; kWouldBlock as described above.
   virtual Status try_access(const Credentials& cred, const FileHandle& fh, std::uint32_t requested,
                             std::uint32_t* granted, std::optional<Attr>* attr) {

@@ -514,26 +514,61 @@ Status LocalBackend::try_lookup(const Credentials& cred, const FileHandle& dir,
   return lookup_as(cred, dir, name, out, obj_attr, dir_attr, Wait::kNever);
 }
 
+Status LocalBackend::try_lookup_for_attrs(const Credentials& cred, const FileHandle& dir,
+                                          std::string_view name, FileHandle* out, Attr* obj_attr,
+                                          std::optional<Attr>* dir_attr) {
+  return lookup_as(cred, dir, name, out, obj_attr, dir_attr, Wait::kNever, /*then_calls=*/false);
+}
+
+namespace {
+std::int64_t coarse_now_ns() {
+  struct timespec t {};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+  return static_cast<std::int64_t>(t.tv_sec) * 1000000000LL + t.tv_nsec;
+}
+}  // namespace
+
 Status LocalBackend::lookup_as(const Credentials& cred, const FileHandle& dir,
                                std::string_view name, FileHandle* out, Attr* obj_attr,
-                               std::optional<Attr>* dir_attr, Wait wait) {
+                               std::optional<Attr>* dir_attr, Wait wait, bool then_calls) {
   if (Status s = check_name(name); s != Status::kOk) return s;
   Resolved d;
   if (Status s = resolve(dir, &d, wait); s != Status::kOk) return s;
   if (dir_attr) *dir_attr = to_attr(d.st);
   if (!S_ISDIR(d.st.st_mode)) return Status::kNotDir;
   const std::string n(name);
+  const bool dots = is_dot_or_dotdot(n);
   Resolved child;
   {
     CredentialsGuard g(cred);
     if (!g.ok()) return kNoIdentity;
-    if (!is_dot_or_dotdot(n) && wait == Wait::kMay) {
+    std::uint64_t hinted_ino = 0;
+    FileHandle hinted;
+    if (!dots && wait == Wait::kNever &&
+        lookup_hints_.find(d.st.st_dev, d.st.st_ino, n, coarse_now_ns(), &hinted_ino)) {
+      // Resolved from the dentry cache a moment ago (lookup_hints.h): one
+      // statx as the client names it, no open.  When calls will follow, only
+      // if the handle cache still keeps the object's descriptor for them.
+      InodeStamp cached_stamp;
+      const bool fd_kept = !then_calls ||
+                           (inode_handles_.peek(d.st.st_dev, hinted_ino, &cached_stamp, &hinted) &&
+                            handle_cache_.find(hinted.bytes()) != nullptr);
+      struct stat st {};
+      InodeStamp stamp;
+      if (fd_kept && stat_x(d.fd.get(), n.c_str(), AT_SYMLINK_NOFOLLOW, &st, &stamp) &&
+          st.st_dev == d.exp->dev && inode_handles_.find(st.st_dev, st.st_ino, stamp, out) &&
+          (!then_calls || *out == hinted)) {
+        if (obj_attr) *obj_attr = to_attr(st);
+        return Status::kOk;
+      }
+    } else if (!dots && wait == Wait::kMay) {
       // Known inode: one statx as the client names it (fresh attributes),
       // its cached handle (checked against the same statx) spares the open.
       struct stat st {};
       InodeStamp stamp;
       if (!stat_x(d.fd.get(), n.c_str(), AT_SYMLINK_NOFOLLOW, &st, &stamp)) return errno_status();
       if (st.st_dev == d.exp->dev && inode_handles_.find(st.st_dev, st.st_ino, stamp, out)) {
+        lookup_hints_.note(d.st.st_dev, d.st.st_ino, n, st.st_ino, coarse_now_ns());
         if (obj_attr) *obj_attr = to_attr(st);
         return Status::kOk;
       }
@@ -543,6 +578,7 @@ Status LocalBackend::lookup_as(const Credentials& cred, const FileHandle& dir,
     if (Status s = open_child(d, n, &child, wait); s != Status::kOk) return s;
   }
   if (Status s = handle_of(child, out); s != Status::kOk) return s;
+  if (!dots) lookup_hints_.note(d.st.st_dev, d.st.st_ino, n, child.st.st_ino, coarse_now_ns());
   // A LOOKUP is mostly followed by calls on what it found (GETATTR, ACCESS,
   // READ): keep the descriptor, so they resolve without open_by_handle_at.
   handle_cache_.insert(out->bytes(), child.fd.shared());

@@ -56,6 +56,7 @@
 #include "storage/directory_locks.h"
 #include "storage/handle_cache.h"
 #include "storage/handle_codec.h"
+#include "storage/lookup_hints.h"
 #include "storage/unique_fd.h"
 #include "storage/uring_io.h"
 
@@ -124,7 +125,8 @@ class LocalBackend : public Backend {
 
   // Non-blocking attempts (Backend::try_*): kWouldBlock when the handle's
   // descriptor is not in the handle cache, the name is not in the dentry
-  // cache (openat2 RESOLVE_CACHED), the data is not in the page cache
+  // cache (openat2 RESOLVE_CACHED; a name resolved so moments before is
+  // looked up again by statx alone, lookup_hints.h), the data is not in the page cache
   // (preadv2 RWF_NOWAIT, also when only part of it is), or a READDIR's
   // listing or an entry's recorded READDIRPLUS attributes are not cached.
   Status try_getattr(const FileHandle& fh, Attr* out) override;
@@ -140,6 +142,11 @@ class LocalBackend : public Backend {
                      const std::function<bool(const DirEntry&)>& fits,
                      std::vector<DirEntry>* entries, Verifier* verf_out, bool* eof,
                      std::optional<Attr>* dir_attr) override;
+  /// The lookup from the dentry cache without opening the object, when
+  /// LookupHints says the name was resolved a moment ago (one statx).
+  Status try_lookup_for_attrs(const Credentials& cred, const FileHandle& dir,
+                              std::string_view name, FileHandle* out, Attr* obj_attr,
+                              std::optional<Attr>* dir_attr) override;
 
   // NFSv4.2 / xattrs (storage/local_backend_42.cc)
   Status seek(const Credentials& cred, const FileHandle& fh, std::uint64_t offset, bool data,
@@ -172,6 +179,10 @@ class LocalBackend : public Backend {
  private:
   static constexpr std::size_t kHandleCacheEntries = 1024;  // open O_PATH descriptors at most
   static constexpr std::size_t kInodeHandleEntries = 65536;  // inode -> handle, ~150 B each
+  static constexpr std::size_t kLookupHintSlots = 32768;  // 24 B each (lookup_hints.h)
+  /// How long a name resolved from the dentry cache is looked up again by
+  /// statx alone (lookup_hints.h).
+  static constexpr std::int64_t kLookupHintTtlNs = 5'000'000'000;
   // cached dirents, ~60 B each, + ~200 B each for READDIRPLUS attributes
   static constexpr std::size_t kDirCacheEntries = 131072;
   /// A directory is listed into dir_cache_ only when its ctime is older than
@@ -232,8 +243,11 @@ class LocalBackend : public Backend {
                     Wait wait = Wait::kMay);
   // The calls behind getattr/lookup/access/read and their try_* forms.
   Status getattr_as(const FileHandle& fh, Attr* out, Wait wait);
+  /// `then_calls`: calls on the object will follow, so an inline (kNever)
+  /// lookup answers only when the handle cache keeps its descriptor.
   Status lookup_as(const Credentials& cred, const FileHandle& dir, std::string_view name,
-                   FileHandle* out, Attr* obj_attr, std::optional<Attr>* dir_attr, Wait wait);
+                   FileHandle* out, Attr* obj_attr, std::optional<Attr>* dir_attr, Wait wait,
+                   bool then_calls = true);
   Status access_as(const Credentials& cred, const FileHandle& fh, std::uint32_t requested,
                    std::uint32_t* granted, std::optional<Attr>* attr, Wait wait);
   Status read_as(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
@@ -265,6 +279,7 @@ class LocalBackend : public Backend {
   std::unique_ptr<HandleCodec> codec_;
   HandleCache handle_cache_{kHandleCacheEntries};
   InodeHandleCache inode_handles_{kInodeHandleEntries};
+  LookupHints lookup_hints_{kLookupHintSlots, kLookupHintTtlNs};
   DirectoryLocks dir_locks_;  // around name changes in a directory (directory_locks.h)
   DirEntryCache dir_cache_{kDirCacheEntries};
   std::shared_mutex exports_mu_;

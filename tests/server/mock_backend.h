@@ -89,6 +89,10 @@ class MockBackend : public storage::Backend {
               (const Credentials&, const FileHandle&, std::string_view, FileHandle*, Attr*,
                OptAttr*),
               (override));
+  MOCK_METHOD(Status, try_lookup_for_attrs,
+              (const Credentials&, const FileHandle&, std::string_view, FileHandle*, Attr*,
+               OptAttr*),
+              (override));
   MOCK_METHOD(Status, try_access,
               (const Credentials&, const FileHandle&, std::uint32_t, std::uint32_t*, OptAttr*),
               (override));

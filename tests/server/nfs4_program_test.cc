@@ -1191,6 +1191,88 @@ TEST_F(Nfs4InlineTest, OnlyCompoundsOfReadOnlyOperationsAreEligible) {
                }).eligible);
 }
 
+TEST_F(Nfs4InlineTest, LastLookupBeforeOnlyGetfhAndGetattrAsksForAttributesWhichGetattrUses) {
+  open_session();
+  const FileHandle dir = fh_in(1, 5), sub = fh_in(1, 6), file = fh_in(1, 7);
+  // StrictMock: the LOOKUP of "d" is followed by another LOOKUP (it needs
+  // the object), the LOOKUP of "f" only by GETFH and GETATTR; the GETATTR
+  // answers from what the LOOKUP found (no try_getattr).
+  EXPECT_CALL(backend_, try_lookup(_, Eq(dir), Eq("d"), _, _, _))
+      .WillOnce(DoAll(SetArgPointee<3>(sub), Return(Status::kOk)));
+  EXPECT_CALL(backend_, try_lookup_for_attrs(_, Eq(sub), Eq("f"), _, _, _))
+      .WillOnce(DoAll(SetArgPointee<3>(file), SetArgPointee<4>(file_attr(4321)),
+                      Return(Status::kOk)));
+  const std::uint32_t seq = seqid_ + 1;
+  auto o = try_inline(2, 6, [&](xdr::XdrEncoder& e) {
+    sequence_putfh(e, seq, dir);
+    e.u32(static_cast<std::uint32_t>(Op::kLookup));
+    e.string("d");
+    e.u32(static_cast<std::uint32_t>(Op::kLookup));
+    e.string("f");
+    e.u32(static_cast<std::uint32_t>(Op::kGetfh));
+    getattr_type_size(e);
+  });
+  xdr::XdrDecoder in = sequence_answered(o, 6);
+  in.fixed_opaque(16);
+  for (int i = 0; i < 5; ++i) in.u32();  // sequenceid, slotid, highest slotids, flags
+  for (Op op : {Op::kPutfh, Op::kLookup, Op::kLookup}) {
+    EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(op));
+    EXPECT_EQ(in.u32(), 0u);
+  }
+  EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(Op::kGetfh));
+  EXPECT_EQ(in.u32(), 0u);
+  auto got = in.opaque(128);
+  EXPECT_TRUE(std::equal(got.begin(), got.end(), file.bytes().begin(), file.bytes().end()));
+  EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(Op::kGetattr));
+  EXPECT_EQ(in.u32(), 0u);
+  EXPECT_EQ(in.u32(), 1u);  // bitmap words
+  EXPECT_EQ(in.u32(), (1u << 1) | (1u << 4));
+  EXPECT_EQ(in.u32(), 12u);  // attrlist bytes: type, size
+  EXPECT_EQ(in.u32(), 1u);   // NF4REG
+  EXPECT_EQ(in.u64(), 4321u);
+}
+
+TEST_F(Nfs4InlineTest, LookupFollowedByAnotherOperationKeepsTheObjectAndGetattrAsksAgain) {
+  open_session();
+  const FileHandle dir = fh_in(1, 5), file = fh_in(1, 7);
+  // ACCESS after the LOOKUP uses the object: the ordinary try_lookup, and
+  // the GETATTR after the ACCESS asks the backend (the attributes may have
+  // been read before a change the ACCESS made visible).
+  EXPECT_CALL(backend_, try_lookup(_, Eq(dir), Eq("f"), _, _, _))
+      .WillOnce(DoAll(SetArgPointee<3>(file), SetArgPointee<4>(file_attr(1)), Return(Status::kOk)));
+  EXPECT_CALL(backend_, try_access(_, Eq(file), _, _, _))
+      .WillOnce(DoAll(SetArgPointee<3>(std::uint32_t{0x01}), Return(Status::kOk)));
+  EXPECT_CALL(backend_, try_getattr(Eq(file), _))
+      .WillOnce(DoAll(SetArgPointee<1>(file_attr(99)), Return(Status::kOk)));
+  const std::uint32_t seq = seqid_ + 1;
+  auto o = try_inline(2, 5, [&](xdr::XdrEncoder& e) {
+    sequence_putfh(e, seq, dir);
+    e.u32(static_cast<std::uint32_t>(Op::kLookup));
+    e.string("f");
+    e.u32(static_cast<std::uint32_t>(Op::kAccess));
+    e.u32(0x01);
+    getattr_type_size(e);
+  });
+  xdr::XdrDecoder in = sequence_answered(o, 5);
+  in.fixed_opaque(16);
+  for (int i = 0; i < 5; ++i) in.u32();
+  for (Op op : {Op::kPutfh, Op::kLookup}) {
+    EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(op));
+    EXPECT_EQ(in.u32(), 0u);
+  }
+  EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(Op::kAccess));
+  EXPECT_EQ(in.u32(), 0u);
+  in.u32();  // supported
+  in.u32();  // access
+  EXPECT_EQ(in.u32(), static_cast<std::uint32_t>(Op::kGetattr));
+  EXPECT_EQ(in.u32(), 0u);
+  in.u32();
+  in.u32();
+  EXPECT_EQ(in.u32(), 12u);
+  EXPECT_EQ(in.u32(), 1u);
+  EXPECT_EQ(in.u64(), 99u);
+}
+
 TEST_F(Nfs4InlineTest, ReaddirOfACachedListingIsAnsweredInline) {
   open_session();
   const FileHandle d = fh_in(1, 5);

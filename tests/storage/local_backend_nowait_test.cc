@@ -107,6 +107,61 @@ TEST_F(NowaitTest, LookupKeepsTheDescriptorForTheCallsThatFollow) {
   EXPECT_EQ(b->try_getattr(found, &a), Status::kOk);
 }
 
+TEST_F(NowaitTest, RepeatedTryLookupsAnswerWhatTheNameNamesNowAfterChangesBehindNasd) {
+  // The second and later lookups of a name are answered by a statx alone
+  // (lookup_hints.h); whatever happened to the name meanwhile, the answer
+  // is the one a fresh lookup gives.
+  testing::write_file(exp_ / "f", "data");
+  testing::write_file(exp_ / "g", "longer data");
+  for (bool attrs_only : {true, false}) {
+    SCOPED_TRACE(attrs_only ? "try_lookup_for_attrs" : "try_lookup");
+    auto try_lookup = [&](FileHandle* fh, Attr* a) {
+      std::optional<Attr> da;
+      return attrs_only ? be_->try_lookup_for_attrs(root_cred(), root_, "f", fh, a, &da)
+                        : be_->try_lookup(root_cred(), root_, "f", fh, a, &da);
+    };
+    const FileHandle first = lookup(root_, "f");
+    FileHandle fh;
+    Attr a;
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_EQ(try_lookup(&fh, &a), Status::kOk);
+      EXPECT_EQ(fh, first);
+      EXPECT_EQ(a.size, 4u);
+    }
+    ASSERT_EQ(::chmod((exp_ / "f").c_str(), 0600), 0);
+    ASSERT_EQ(try_lookup(&fh, &a), Status::kOk);
+    EXPECT_EQ(a.mode & 07777, 0600u);
+    ASSERT_EQ(::rename((exp_ / "g").c_str(), (exp_ / "f").c_str()), 0);  // another inode
+    ASSERT_EQ(try_lookup(&fh, &a), Status::kOk);
+    EXPECT_NE(fh, first);
+    EXPECT_EQ(fh, lookup(root_, "f"));
+    EXPECT_EQ(a.size, 11u);
+    testing::write_file(exp_ / "f", "longer data, longer");
+    ASSERT_EQ(try_lookup(&fh, &a), Status::kOk);
+    EXPECT_EQ(a.size, 19u);
+    ASSERT_EQ(::unlink((exp_ / "f").c_str()), 0);
+    const Status gone = try_lookup(&fh, &a);
+    EXPECT_TRUE(gone == Status::kNoEnt || gone == Status::kWouldBlock) << status_name(gone);
+    // Again for the next round.
+    testing::write_file(exp_ / "f", "data");
+    testing::write_file(exp_ / "g", "longer data");
+  }
+}
+
+TEST_F(NowaitTest, TryLookupForAttrsChecksSearchPermissionAsTheCaller) {
+  ASSERT_EQ(::mkdir((exp_ / "private").c_str(), 0700), 0);
+  testing::write_file(exp_ / "private/f", "x");
+  const FileHandle dir = lookup(root_, "private");
+  FileHandle fh;
+  Attr a;
+  std::optional<Attr> da;
+  // Twice as root: the name is then known to have been resolved from memory.
+  ASSERT_EQ(be_->try_lookup_for_attrs(root_cred(), dir, "f", &fh, &a, &da), Status::kOk);
+  ASSERT_EQ(be_->try_lookup_for_attrs(root_cred(), dir, "f", &fh, &a, &da), Status::kOk);
+  const Status s = be_->try_lookup_for_attrs(make_cred(1000, 1000), dir, "f", &fh, &a, &da);
+  EXPECT_TRUE(s == Status::kAccess || s == Status::kWouldBlock) << status_name(s);
+}
+
 TEST_F(NowaitTest, TryReadReturnsCachedDataAndEof) {
   testing::write_file(exp_ / "f", "hello world");
   const FileHandle fh = lookup(root_, "f");
