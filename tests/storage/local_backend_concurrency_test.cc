@@ -1,13 +1,16 @@
 // LocalBackend under concurrent callers: one thread's identity never leaks
 // into another's permission checks, parallel writes all land, and listings
 // served from recorded attributes (READDIRPLUS, blocking and try_ forms)
-// never show a file older than a write that completed before the call.
+// never show a file older than a write that completed before the call;
+// lookups during renames pair every handle with its own attributes.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -151,6 +154,50 @@ TEST_F(BackendTest, ReaddirplusDuringWritesNeverShowsASizeOlderThanACompletedWri
     if (e.name.size() < 2 || e.name[0] != 'f') continue;
     EXPECT_EQ(e.attr->size, 60u) << e.name;
   }
+}
+
+TEST_F(BackendTest, LookupsDuringRenamesNeverPairAHandleWithAnotherFilesAttributes) {
+  // Names swapped behind nasd's back while lookups run in all three forms
+  // (the try_ forms answer repeated names by statx alone, lookup_hints.h):
+  // the handle a lookup returns always names the object whose attributes
+  // it returns.
+  testing::write_file(exp_ / "a", "1");
+  testing::write_file(exp_ / "b", "22");
+  std::atomic<bool> stop{false};
+  std::thread renamer([&] {
+    const std::string a = exp_ / "a", b = exp_ / "b", t = exp_ / "t";
+    while (!stop.load()) {
+      if (::rename(a.c_str(), t.c_str()) != 0 || ::rename(b.c_str(), a.c_str()) != 0 ||
+          ::rename(t.c_str(), b.c_str()) != 0) {
+        ADD_FAILURE() << "rename: " << std::strerror(errno);
+        return;
+      }
+    }
+  });
+  std::atomic<int> mismatched{0}, answered{0};
+  auto looker = [&](int form) {
+    for (int i = 0; i < 3000; ++i) {
+      FileHandle fh;
+      Attr a;
+      std::optional<Attr> da;
+      const Credentials cred = testing::root_cred();
+      const char* name = (i & 1) ? "a" : "b";
+      const Status s = form == 0   ? be_->lookup(cred, root_, name, &fh, &a, &da)
+                       : form == 1 ? be_->try_lookup(cred, root_, name, &fh, &a, &da)
+                                   : be_->try_lookup_for_attrs(cred, root_, name, &fh, &a, &da);
+      if (s != Status::kOk) continue;  // between two renames, or not cached
+      ++answered;
+      Attr by_handle;
+      if (be_->getattr(fh, &by_handle) == Status::kOk && by_handle.fileid != a.fileid) ++mismatched;
+    }
+  };
+  std::vector<std::thread> lookers;
+  for (int form : {0, 1, 2}) lookers.emplace_back(looker, form);
+  for (auto& t : lookers) t.join();
+  stop = true;
+  renamer.join();
+  EXPECT_EQ(mismatched.load(), 0);
+  EXPECT_GT(answered.load(), 0);
 }
 
 }  // namespace
