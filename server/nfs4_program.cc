@@ -318,10 +318,10 @@ Nfsstat4 Nfs4Program::op_lookup(Compound& c, std::string_view name) {
   }
   storage::FileHandle fh;
   storage::Attr attr;
-  std::optional<storage::Attr> dir_attr;
   // Followed only by GETFH / GETATTR: the object is described, not used.
+  // LOOKUP4res has no directory attributes: none asked for.
   const bool attrs_only = c.op_index >= c.attrs_tail;
-  Status s = be_lookup(c, name, &fh, &attr, &dir_attr, attrs_only);
+  Status s = be_lookup(c, name, &fh, &attr, nullptr, attrs_only);
   if (s == Status::kNotDir) {
     storage::Attr a;
     if (be_getattr(c, c.current.fh, &a) == Status::kOk && a.type == storage::FileType::kLnk) {

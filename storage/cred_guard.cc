@@ -62,6 +62,7 @@ CredentialsGuard::CredentialsGuard(const Credentials& cred) {
   have = want;
   if (cred.uid != 0) {
     // setfsuid returns the previous fsuid: 0 here (every guard returns to 0).
+    fsuid_moved_ = true;
     syscall(SYS_setfsuid, cred.uid);
     if (current_fsuid() != static_cast<long>(cred.uid)) {
       restore_root();
@@ -74,8 +75,9 @@ CredentialsGuard::CredentialsGuard(const Credentials& cred) {
 CredentialsGuard::~CredentialsGuard() {
   // Only the fsuid goes back: with fsuid 0 the thread has its filesystem
   // capabilities again, and the fsgid and groups left behind are set again
-  // only when the next guard needs different ones.
-  syscall(SYS_setfsuid, 0);
+  // only when the next guard needs different ones.  A guard for uid 0 never
+  // moved it.
+  if (fsuid_moved_) syscall(SYS_setfsuid, 0);
 }
 
 }  // namespace nasd::storage

@@ -12,7 +12,9 @@
 // The destructor returns the fsuid to 0 (and with it the capabilities) but
 // leaves the fsgid and groups to the next guard, which sets them only when
 // they differ: most calls come from the same identity as the one before, and
-// this saves four of the six system calls per guard.  As fsuid 0 with its
+// this saves four of the six system calls per guard.  A guard for uid 0
+// never moves the fsuid, so it makes no system call at all when the fsgid
+// and groups are already the ones it needs.  As fsuid 0 with its
 // capabilities the thread is not limited by its fsgid or groups; only files
 // it creates would take the left-behind fsgid as their group, so code that
 // creates files as root on a thread that ran guards calls restore_root()
@@ -41,6 +43,7 @@ class CredentialsGuard {
 
  private:
   bool ok_ = false;
+  bool fsuid_moved_ = false;  // the destructor must return the fsuid to 0
 };
 
 }  // namespace nasd::storage

@@ -528,47 +528,85 @@ std::int64_t coarse_now_ns() {
 }
 }  // namespace
 
+bool LocalBackend::cached_fd(const FileHandle& fh, Resolved* out) {
+  DecodedHandle d;
+  if (codec_->decode(fh, &d) != Status::kOk) return false;
+  out->exp = find_export(d.export_id);
+  if (!out->exp) return false;
+  auto cached = handle_cache_.find(fh.bytes());
+  if (!cached) return false;
+  out->fd.share(std::move(cached));
+  return true;
+}
+
+Status LocalBackend::lookup_hinted(const Credentials& cred, const FileHandle& dir,
+                                   const Resolved& d, const std::string& name, bool then_calls,
+                                   FileHandle* out, Attr* obj_attr) {
+  std::uint64_t hinted_ino = 0;
+  if (!lookup_hints_.find(dir.bytes(), name, coarse_now_ns(), &hinted_ino)) {
+    return Status::kWouldBlock;
+  }
+  // When calls on the object follow, only if the handle cache still keeps
+  // its descriptor for them.
+  InodeStamp cached_stamp;
+  FileHandle hinted;
+  if (then_calls && !(inode_handles_.peek(d.exp->dev, hinted_ino, &cached_stamp, &hinted) &&
+                      handle_cache_.find(hinted.bytes()) != nullptr)) {
+    return Status::kWouldBlock;
+  }
+  CredentialsGuard g(cred);
+  if (!g.ok()) return kNoIdentity;
+  // One statx as the client names it: the handle is the one cached for the
+  // inode it finds, checked against the same statx.  Any failure (the name
+  // gone, not a directory, no search permission) is left to the full path,
+  // which answers it with the directory's own checks.
+  struct stat st {};
+  InodeStamp stamp;
+  if (!stat_x(d.fd.get(), name.c_str(), AT_SYMLINK_NOFOLLOW, &st, &stamp) ||
+      st.st_dev != d.exp->dev || !inode_handles_.find(st.st_dev, st.st_ino, stamp, out) ||
+      (then_calls && !(*out == hinted))) {
+    return Status::kWouldBlock;
+  }
+  if (obj_attr) *obj_attr = to_attr(st);
+  return Status::kOk;
+}
+
 Status LocalBackend::lookup_as(const Credentials& cred, const FileHandle& dir,
                                std::string_view name, FileHandle* out, Attr* obj_attr,
                                std::optional<Attr>* dir_attr, Wait wait, bool then_calls) {
   if (Status s = check_name(name); s != Status::kOk) return s;
+  const std::string n(name);
+  const bool dots = is_dot_or_dotdot(n);
+  if (wait == Wait::kNever && !dots && !dir_attr) {
+    // Resolved from the dentry cache a moment ago (lookup_hints.h): with no
+    // directory attributes to return, the directory's cached descriptor is
+    // all it takes, not even its fstat.
+    Resolved d;
+    if (cached_fd(dir, &d) &&
+        lookup_hinted(cred, dir, d, n, then_calls, out, obj_attr) == Status::kOk) {
+      return Status::kOk;
+    }
+  }
   Resolved d;
   if (Status s = resolve(dir, &d, wait); s != Status::kOk) return s;
   if (dir_attr) *dir_attr = to_attr(d.st);
   if (!S_ISDIR(d.st.st_mode)) return Status::kNotDir;
-  const std::string n(name);
-  const bool dots = is_dot_or_dotdot(n);
+  if (wait == Wait::kNever && !dots && dir_attr &&
+      lookup_hinted(cred, dir, d, n, then_calls, out, obj_attr) == Status::kOk) {
+    return Status::kOk;
+  }
   Resolved child;
   {
     CredentialsGuard g(cred);
     if (!g.ok()) return kNoIdentity;
-    std::uint64_t hinted_ino = 0;
-    FileHandle hinted;
-    if (!dots && wait == Wait::kNever &&
-        lookup_hints_.find(d.st.st_dev, d.st.st_ino, n, coarse_now_ns(), &hinted_ino)) {
-      // Resolved from the dentry cache a moment ago (lookup_hints.h): one
-      // statx as the client names it, no open.  When calls will follow, only
-      // if the handle cache still keeps the object's descriptor for them.
-      InodeStamp cached_stamp;
-      const bool fd_kept = !then_calls ||
-                           (inode_handles_.peek(d.st.st_dev, hinted_ino, &cached_stamp, &hinted) &&
-                            handle_cache_.find(hinted.bytes()) != nullptr);
-      struct stat st {};
-      InodeStamp stamp;
-      if (fd_kept && stat_x(d.fd.get(), n.c_str(), AT_SYMLINK_NOFOLLOW, &st, &stamp) &&
-          st.st_dev == d.exp->dev && inode_handles_.find(st.st_dev, st.st_ino, stamp, out) &&
-          (!then_calls || *out == hinted)) {
-        if (obj_attr) *obj_attr = to_attr(st);
-        return Status::kOk;
-      }
-    } else if (!dots && wait == Wait::kMay) {
+    if (!dots && wait == Wait::kMay) {
       // Known inode: one statx as the client names it (fresh attributes),
       // its cached handle (checked against the same statx) spares the open.
       struct stat st {};
       InodeStamp stamp;
       if (!stat_x(d.fd.get(), n.c_str(), AT_SYMLINK_NOFOLLOW, &st, &stamp)) return errno_status();
       if (st.st_dev == d.exp->dev && inode_handles_.find(st.st_dev, st.st_ino, stamp, out)) {
-        lookup_hints_.note(d.st.st_dev, d.st.st_ino, n, st.st_ino, coarse_now_ns());
+        lookup_hints_.note(dir.bytes(), n, st.st_ino, coarse_now_ns());
         if (obj_attr) *obj_attr = to_attr(st);
         return Status::kOk;
       }
@@ -578,7 +616,7 @@ Status LocalBackend::lookup_as(const Credentials& cred, const FileHandle& dir,
     if (Status s = open_child(d, n, &child, wait); s != Status::kOk) return s;
   }
   if (Status s = handle_of(child, out); s != Status::kOk) return s;
-  if (!dots) lookup_hints_.note(d.st.st_dev, d.st.st_ino, n, child.st.st_ino, coarse_now_ns());
+  if (!dots) lookup_hints_.note(dir.bytes(), n, child.st.st_ino, coarse_now_ns());
   // A LOOKUP is mostly followed by calls on what it found (GETATTR, ACCESS,
   // READ): keep the descriptor, so they resolve without open_by_handle_at.
   handle_cache_.insert(out->bytes(), child.fd.shared());

@@ -243,6 +243,16 @@ class LocalBackend : public Backend {
                     Wait wait = Wait::kMay);
   // The calls behind getattr/lookup/access/read and their try_* forms.
   Status getattr_as(const FileHandle& fh, Attr* out, Wait wait);
+  /// The descriptor the handle cache holds for `fh` (and its export), with
+  /// no fstat: false when not cached.  `out->st` is left empty.
+  bool cached_fd(const FileHandle& fh, Resolved* out);
+  /// The inline lookup of a name LookupHints noted in `dir` (open as `d`):
+  /// one statx as `cred`, the handle from inode_handles_ matching it; with
+  /// `then_calls`, only when handle_cache_ keeps the object's descriptor.
+  /// kWouldBlock whenever it cannot answer that way (the caller goes on
+  /// with the full lookup).
+  Status lookup_hinted(const Credentials& cred, const FileHandle& dir, const Resolved& d,
+                       const std::string& name, bool then_calls, FileHandle* out, Attr* obj_attr);
   /// `then_calls`: calls on the object will follow, so an inline (kNever)
   /// lookup answers only when the handle cache keeps its descriptor.
   Status lookup_as(const Credentials& cred, const FileHandle& dir, std::string_view name,

@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -34,13 +35,15 @@ class LookupHints {
   /// how long a note is served, in ns of CLOCK_MONOTONIC.
   LookupHints(std::size_t slots, std::int64_t ttl_ns);
 
-  /// The inode noted for `name` in directory (dir_dev, dir_ino) at most
-  /// ttl_ns before `now_ns`; false when there is none (or it is older).
-  bool find(std::uint64_t dir_dev, std::uint64_t dir_ino, std::string_view name,
-            std::int64_t now_ns, std::uint64_t* ino) const;
-  /// Notes that `name` in (dir_dev, dir_ino) led to inode `ino` at `now_ns`.
-  void note(std::uint64_t dir_dev, std::uint64_t dir_ino, std::string_view name,
-            std::uint64_t ino, std::int64_t now_ns);
+  /// The inode noted for `name` in the directory whose file handle is
+  /// `dir` at most ttl_ns before `now_ns`; false when there is none (or it
+  /// is older).  Keyed by the handle, so the directory need not be stat'ed.
+  bool find(std::span<const std::uint8_t> dir, std::string_view name, std::int64_t now_ns,
+            std::uint64_t* ino) const;
+  /// Notes that `name` in directory `dir` (its file handle) led to inode
+  /// `ino` at `now_ns`.
+  void note(std::span<const std::uint8_t> dir, std::string_view name, std::uint64_t ino,
+            std::int64_t now_ns);
 
  private:
   static constexpr std::size_t kStripes = 64;
@@ -49,7 +52,7 @@ class LookupHints {
     std::int64_t noted_ns = 0;
     std::uint64_t ino = 0;
   };
-  static std::uint64_t key_of(std::uint64_t dir_dev, std::uint64_t dir_ino, std::string_view name);
+  static std::uint64_t key_of(std::span<const std::uint8_t> dir, std::string_view name);
 
   const std::int64_t ttl_ns_;
   std::vector<Slot> slots_;

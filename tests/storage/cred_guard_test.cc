@@ -34,6 +34,28 @@ TEST(CredentialsGuard, SetsFsIdsAndReturnsToFsuidRoot) {
   EXPECT_EQ(::getgroups(0, nullptr), 0);
 }
 
+TEST(CredentialsGuard, RootGuardAfterAnUnprivilegedOneActsAsRootWithItsOwnGid) {
+  TempDir dir;
+  const std::string f = dir / "root-only";
+  testing::write_file(f, "x", 0600);
+  {
+    CredentialsGuard g(testing::make_cred(1000, 1000));
+    ASSERT_TRUE(g.ok());
+    EXPECT_LT(::open(f.c_str(), O_RDONLY | O_CLOEXEC), 0);
+  }
+  {
+    CredentialsGuard g(testing::make_cred(0, 1001));
+    ASSERT_TRUE(g.ok());
+    EXPECT_EQ(fsuid_now(), 0);
+    EXPECT_EQ(fsgid_now(), 1001);
+    const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);  // root's capabilities
+    EXPECT_GE(fd, 0);
+    if (fd >= 0) ::close(fd);
+  }
+  EXPECT_EQ(fsuid_now(), 0);
+  CredentialsGuard::restore_root();
+}
+
 TEST(CredentialsGuard, NextIdentityGetsItsOwnGidAndGroupsNotThePreviousOnes) {
   TempDir dir;
   ::chmod(dir.path().c_str(), 0755);

@@ -113,12 +113,18 @@ TEST_F(NowaitTest, RepeatedTryLookupsAnswerWhatTheNameNamesNowAfterChangesBehind
   // is the one a fresh lookup gives.
   testing::write_file(exp_ / "f", "data");
   testing::write_file(exp_ / "g", "longer data");
-  for (bool attrs_only : {true, false}) {
-    SCOPED_TRACE(attrs_only ? "try_lookup_for_attrs" : "try_lookup");
+  for (int form = 0; form < 4; ++form) {
+    // Both calls, with and without the directory's attributes (without,
+    // the directory is not even stat'ed on the way).
+    const bool attrs_only = form < 2, with_dir_attr = form % 2 == 0;
+    SCOPED_TRACE(::testing::Message() << (attrs_only ? "try_lookup_for_attrs" : "try_lookup")
+                                    << (with_dir_attr ? " with" : " without")
+                                    << " directory attributes");
     auto try_lookup = [&](FileHandle* fh, Attr* a) {
       std::optional<Attr> da;
-      return attrs_only ? be_->try_lookup_for_attrs(root_cred(), root_, "f", fh, a, &da)
-                        : be_->try_lookup(root_cred(), root_, "f", fh, a, &da);
+      std::optional<Attr>* dap = with_dir_attr ? &da : nullptr;
+      return attrs_only ? be_->try_lookup_for_attrs(root_cred(), root_, "f", fh, a, dap)
+                        : be_->try_lookup(root_cred(), root_, "f", fh, a, dap);
     };
     const FileHandle first = lookup(root_, "f");
     FileHandle fh;
@@ -160,6 +166,21 @@ TEST_F(NowaitTest, TryLookupForAttrsChecksSearchPermissionAsTheCaller) {
   ASSERT_EQ(be_->try_lookup_for_attrs(root_cred(), dir, "f", &fh, &a, &da), Status::kOk);
   const Status s = be_->try_lookup_for_attrs(make_cred(1000, 1000), dir, "f", &fh, &a, &da);
   EXPECT_TRUE(s == Status::kAccess || s == Status::kWouldBlock) << status_name(s);
+  const Status no_dir_attr =
+      be_->try_lookup_for_attrs(make_cred(1000, 1000), dir, "f", &fh, &a, nullptr);
+  EXPECT_TRUE(no_dir_attr == Status::kAccess || no_dir_attr == Status::kWouldBlock)
+      << status_name(no_dir_attr);
+}
+
+TEST_F(NowaitTest, TryLookupWithoutDirectoryAttributesInARegularFileIsNotDir) {
+  testing::write_file(exp_ / "f", "x");
+  const FileHandle file = lookup(root_, "f");
+  FileHandle fh;
+  Attr a;
+  std::optional<Attr> da;
+  EXPECT_EQ(be_->lookup(root_cred(), file, "g", &fh, &a, &da), Status::kNotDir);
+  EXPECT_EQ(be_->try_lookup_for_attrs(root_cred(), file, "g", &fh, &a, nullptr), Status::kNotDir);
+  EXPECT_EQ(be_->try_lookup(root_cred(), file, "g", &fh, &a, nullptr), Status::kNotDir);
 }
 
 TEST_F(NowaitTest, TryReadReturnsCachedDataAndEof) {
