@@ -49,9 +49,9 @@ constexpr std::size_t kNameMax = 255;        // longest filename3 the server acc
 constexpr std::size_t kNameDecodeMax = 1024; // longest filename3 decoded (longer: GARBAGE_ARGS)
 constexpr std::size_t kPathMax = 4096;       // longest nfspath3 decoded (bytes)
 
-/// ACCESS3_* bits (§3.3.4).
-constexpr std::uint32_t kAccessRead = 0x01, kAccessLookup = 0x02, kAccessModify = 0x04,
-                        kAccessExtend = 0x08, kAccessDelete = 0x10, kAccessExecute = 0x20;
+/// ACCESS3_* bits (§3.3.4): the Backend's (storage/types.h).
+using storage::kAccessDelete, storage::kAccessExecute, storage::kAccessExtend,
+    storage::kAccessLookup, storage::kAccessModify, storage::kAccessRead;
 /// FSINFO properties (§3.3.19).
 constexpr std::uint32_t kFsfLink = 0x01, kFsfSymlink = 0x02, kFsfHomogeneous = 0x08,
                         kFsfCanSetTime = 0x10;

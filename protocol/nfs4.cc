@@ -14,20 +14,6 @@ using xdr::XdrEncoder;
 
 namespace {
 
-constexpr const char* kOpNames[] = {
-    nullptr, nullptr, nullptr, "ACCESS", "CLOSE", "COMMIT", "CREATE", "DELEGPURGE",
-    "DELEGRETURN", "GETATTR", "GETFH", "LINK", "LOCK", "LOCKT", "LOCKU", "LOOKUP", "LOOKUPP",
-    "NVERIFY", "OPEN", "OPENATTR", "OPEN_CONFIRM", "OPEN_DOWNGRADE", "PUTFH", "PUTPUBFH",
-    "PUTROOTFH", "READ", "READDIR", "READLINK", "REMOVE", "RENAME", "RENEW", "RESTOREFH",
-    "SAVEFH", "SECINFO", "SETATTR", "SETCLIENTID", "SETCLIENTID_CONFIRM", "VERIFY", "WRITE",
-    "RELEASE_LOCKOWNER", "BACKCHANNEL_CTL", "BIND_CONN_TO_SESSION", "EXCHANGE_ID",
-    "CREATE_SESSION", "DESTROY_SESSION", "FREE_STATEID", "GET_DIR_DELEGATION",
-    "GETDEVICEINFO", "GETDEVICELIST", "LAYOUTCOMMIT", "LAYOUTGET", "LAYOUTRETURN",
-    "SECINFO_NO_NAME", "SEQUENCE", "SET_SSV", "TEST_STATEID", "WANT_DELEGATION",
-    "DESTROY_CLIENTID", "RECLAIM_COMPLETE", "ALLOCATE", "COPY", "COPY_NOTIFY", "DEALLOCATE",
-    "IO_ADVISE", "LAYOUTERROR", "LAYOUTSTATS", "OFFLOAD_CANCEL", "OFFLOAD_STATUS", "READ_PLUS",
-    "SEEK", "WRITE_SAME", "CLONE", "GETXATTR", "SETXATTR", "LISTXATTRS", "REMOVEXATTR",
-};
 
 bool decode_fixed(XdrDecoder& in, std::uint8_t* dst, std::size_t n) {
   auto b = in.fixed_opaque(n);
@@ -94,10 +80,6 @@ Nfsstat4 decode_settable_impl(XdrDecoder& in, SetAttrs& out) {
 
 }  // namespace
 
-const char* op_name(std::uint32_t op) {
-  if (op < std::size(kOpNames) && kOpNames[op]) return kOpNames[op];
-  return "ILLEGAL";
-}
 
 bool decode_bitmap(XdrDecoder& in, Bitmap4& out, bool* beyond) {
   const std::uint32_t n = in.u32();

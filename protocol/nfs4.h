@@ -74,9 +74,6 @@ constexpr std::uint32_t last_op(std::uint32_t minor) {
   return minor == 0 ? 39 : minor == 1 ? 58 : 75;
 }
 
-/// Operation name for logs ("OPEN"), "ILLEGAL" when unknown.
-const char* op_name(std::uint32_t op);
-
 /// nfsstat4 (RFC 8881 §15.1), the values this server sends.
 enum class Nfsstat4 : std::uint32_t {
   kOk = 0, kPerm = 1, kNoEnt = 2, kIo = 5, kNxio = 6, kAccess = 13, kExist = 17, kXdev = 18,
@@ -201,7 +198,7 @@ struct SetAttrs {
   storage::SetAttr set;  // mode, size, times; uid / gid once the owners are mapped
   Bitmap4 present;       // the bitmap as sent
   /// owner / owner_group as sent (views into the request), for the server
-  /// to map to set.uid / set.gid (server/nfs4_idmap.h).
+  /// to map to set.uid / set.gid (server/nfs4/idmap.h).
   std::optional<std::string_view> owner_name, group_name;
 };
 

@@ -20,7 +20,7 @@ constexpr std::uint32_t kOpenResultConfirm = 0x2;
 
 /// SETCLIENTID4args (RFC 7530 §16.33.1).  The callback (cb_client4 and
 /// callback_ident) is decoded and checked for form only; the server probes it
-/// with one CB_NULL (server/nfs4_callback.*) and hands out no delegations.
+/// with one CB_NULL (server/nfs4/callback.h) and hands out no delegations.
 struct SetclientidArgs {
   Verifier4 verifier{};               // nfs_client_id4.verifier
   std::span<const std::uint8_t> id;   // nfs_client_id4.id, at most kOpaqueMax

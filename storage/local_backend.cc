@@ -27,13 +27,6 @@
 namespace nasd::storage {
 namespace {
 
-constexpr std::uint32_t kAccessRead = 0x01;
-constexpr std::uint32_t kAccessLookup = 0x02;
-constexpr std::uint32_t kAccessModify = 0x04;
-constexpr std::uint32_t kAccessExtend = 0x08;
-constexpr std::uint32_t kAccessDelete = 0x10;
-constexpr std::uint32_t kAccessExecute = 0x20;
-
 // The client's identity could not be taken (e.g. uid 0xffffffff, which the
 // kernel treats as "no change"): refuse the operation.
 constexpr Status kNoIdentity = Status::kPerm;

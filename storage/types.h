@@ -127,6 +127,12 @@ struct SetAttr {
   Time mtime;
 };
 
+/// Access bits of Backend::access: ACCESS3_* (RFC 1813 §3.3.4), which
+/// ACCESS4_* (RFC 8881 §18.1.3) repeats with the same values.  Defined here
+/// once; protocol/nfs3.h and the NFSv4 operations use these.
+constexpr std::uint32_t kAccessRead = 0x01, kAccessLookup = 0x02, kAccessModify = 0x04,
+                        kAccessExtend = 0x08, kAccessDelete = 0x10, kAccessExecute = 0x20;
+
 /// The effective identity of a request after export squashing (AUTH_SYS,
 /// RFC 5531 appendix A).  Backends run the filesystem call with these as the
 /// thread's fsuid/fsgid/supplementary groups so the kernel checks permissions.

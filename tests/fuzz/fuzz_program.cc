@@ -4,7 +4,7 @@
 // client/session/open/lock state kept across inputs) — call header
 // (RFC 5531 §9, AUTH_SYS), Program::decode -> max_reply_size -> validate ->
 // execute — against a real LocalBackend, single-threaded, as the pipeline
-// stages run it (server/pipeline.cc).
+// stages run it (server/pipeline/pipeline.cc).
 //
 // The exports live on a private tmpfs (nodev, 64 MiB) at /tmp/nasd-fuzz-program:
 //   exp/   rw,no_root_squash  (fsid=1), with f (file), d/ (dir), d/g (file),
@@ -42,13 +42,13 @@
 #include <spdlog/spdlog.h>
 
 #include "protocol/rpc.h"
-#include "server/export_registry.h"
-#include "server/exports.h"
-#include "server/lock_manager.h"
-#include "server/mount_program.h"
-#include "server/nfs3_program.h"
-#include "server/nfs4_program.h"
-#include "server/nfs4_state.h"
+#include "server/exports/export_registry.h"
+#include "server/exports/exports.h"
+#include "server/locking/lock_manager.h"
+#include "server/nfs3/mount_program.h"
+#include "server/nfs3/nfs3_program.h"
+#include "server/nfs4/program.h"
+#include "server/nfs4/state/state.h"
 #include "storage/local_backend.h"
 
 namespace {

@@ -1,5 +1,5 @@
 // libFuzzer target: a TCP byte stream as a client sends it — RFC 5531 §11
-// record marking (RecordAssembler, as server/connection.cc drives it) and,
+// record marking (RecordAssembler, as server/transport/connection.cc drives it) and,
 // for each complete record, the RPC call header with its AUTH_SYS
 // credential (rpc::decode_call, RFC 5531 §9 and appendix A).
 //

@@ -1,0 +1,2 @@
+// Fixture: the header it names.
+#pragma once
