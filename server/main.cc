@@ -40,7 +40,7 @@
 #include "server/pipeline/pipeline.h"
 #include "server/admin/reload.h"
 #include "server/portmap/rpcbind_registration.h"
-#include "storage/local_backend.h"
+#include "storage/local/local_backend.h"
 
 namespace {
 

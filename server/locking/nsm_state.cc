@@ -30,7 +30,7 @@ bool write_atomically(const fs::path& path, const std::string& text) {
   const fs::path tmp = path.string() + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return false;
-  // Worker threads leave a client's fsgid behind (storage/cred_guard.h): the
+  // Worker threads leave a client's fsgid behind (storage/local/cred_guard.h): the
   // file belongs to the process's own ids, whichever thread writes it.
   (void)::fchown(fd, ::geteuid(), ::getegid());
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());

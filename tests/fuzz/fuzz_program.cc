@@ -49,7 +49,7 @@
 #include "server/nfs3/nfs3_program.h"
 #include "server/nfs4/program.h"
 #include "server/nfs4/state/state.h"
-#include "storage/local_backend.h"
+#include "storage/local/local_backend.h"
 
 namespace {
 

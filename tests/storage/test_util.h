@@ -13,7 +13,7 @@
 
 #include <gtest/gtest.h>
 
-#include "storage/local_backend.h"
+#include "storage/local/local_backend.h"
 
 namespace nasd::storage::testing {
 

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "test_util.h"  // Status printer (one definition for every test file)
+#include "tests/storage/test_util.h"  // Status printer (one definition for every test file)
 
 #include <cerrno>
 #include <cstring>

@@ -18,7 +18,7 @@
 // are refused (kAccess), "" is kNoEnt, more than NAME_MAX bytes kNameTooLong.
 //
 // Credentials: every permission-relevant call runs inside a
-// CredentialsGuard (storage/cred_guard.h), i.e. with the client's fsuid/fsgid/
+// CredentialsGuard (storage/local/cred_guard.h), i.e. with the client's fsuid/fsgid/
 // groups and without the filesystem capabilities.  Handles are resolved as
 // root to O_PATH fds; the operation then runs under the guard, either as an
 // *at() call relative to that fd (mkdirat, unlinkat, renameat, fchownat with
@@ -39,7 +39,7 @@
 // I/O: READ/WRITE/COMMIT go through UringIo (one io_uring per calling
 // thread).  WRITE with kFileSync uses RWF_SYNC, kDataSync RWF_DSYNC.  The
 // O_PATH descriptors of resolved handles are cached (HandleCache,
-// kHandleCacheEntries, rules in storage/handle_cache.h); descriptors opened
+// kHandleCacheEntries, rules in storage/local/handle_cache.h); descriptors opened
 // for I/O as the client are not: each call opens what it needs.
 #pragma once
 
@@ -53,12 +53,12 @@
 #include <ctime>
 
 #include "storage/backend.h"
-#include "storage/directory_locks.h"
-#include "storage/handle_cache.h"
+#include "storage/local/directory_locks.h"
+#include "storage/local/handle_cache.h"
 #include "storage/handle_codec.h"
-#include "storage/lookup_hints.h"
+#include "storage/local/lookup_hints.h"
 #include "storage/unique_fd.h"
-#include "storage/uring_io.h"
+#include "storage/local/uring_io.h"
 
 namespace nasd::storage {
 
@@ -148,7 +148,7 @@ class LocalBackend : public Backend {
                               std::string_view name, FileHandle* out, Attr* obj_attr,
                               std::optional<Attr>* dir_attr) override;
 
-  // NFSv4.2 / xattrs (storage/local_backend_42.cc)
+  // NFSv4.2 / xattrs (storage/local/ops42.cc)
   Status seek(const Credentials& cred, const FileHandle& fh, std::uint64_t offset, bool data,
               std::uint64_t* result, bool* eof) override;
   Status allocate(const Credentials& cred, const FileHandle& fh, std::uint64_t offset,
@@ -236,6 +236,22 @@ class LocalBackend : public Backend {
   /// not increase strictly.
   std::shared_ptr<const DirSnapshot> read_listing(int fd, const Resolved& d,
                                                   const struct timespec& before, bool with_attrs);
+  /// Where a READDIR reads its entries from: `snap` from entry `start`
+  /// (the cached listing of this very directory state when `from_cache`,
+  /// else one just read through `rd`), or, `snap` null, the directory
+  /// itself through `rd` positioned at the cookie.
+  struct Listing {
+    std::shared_ptr<const DirSnapshot> snap;
+    std::ptrdiff_t start = -1;
+    bool from_cache = false;
+    UniqueFd rd;
+  };
+  /// Finds or reads the Listing of directory `d` for a READDIR from
+  /// `cookie` (`plus`: READDIRPLUS; `before`: taken before d was stat'ed).
+  /// kWouldBlock when `nowait` and it is not cached; kBadCookie when the
+  /// directory cannot be read on from `cookie`.
+  Status open_listing(const Credentials& cred, const Resolved& d, std::uint64_t cookie, bool plus,
+                      bool nowait, const struct timespec& before, Listing* out);
   /// Opens child `name` of `dir` as O_PATH under the guard already held by
   /// the caller.  With kNever the walk must be served from the dentry cache
   /// (RESOLVE_CACHED), else kWouldBlock.

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "test_util.h"
+#include "tests/storage/test_util.h"
 
 namespace nasd::storage {
 namespace {

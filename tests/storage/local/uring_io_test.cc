@@ -1,5 +1,5 @@
 // UringIo: positional write/read/fsync round trips, from several threads.
-#include "storage/uring_io.h"
+#include "storage/local/uring_io.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "storage/unique_fd.h"
-#include "test_util.h"
+#include "tests/storage/test_util.h"
 
 namespace nasd::storage {
 namespace {

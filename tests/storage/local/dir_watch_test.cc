@@ -1,7 +1,7 @@
 // DirWatch: changes to a watched directory's entries are reported by the
 // time the changing call returns; a removed or deleted directory's watch is
 // reported gone.
-#include "storage/dir_watch.h"
+#include "storage/local/dir_watch.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,7 +12,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "test_util.h"
+#include "tests/storage/test_util.h"
 
 namespace nasd::storage {
 namespace {

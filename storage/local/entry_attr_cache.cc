@@ -1,4 +1,4 @@
-#include "storage/entry_attr_cache.h"
+#include "storage/local/entry_attr_cache.h"
 
 namespace nasd::storage {
 

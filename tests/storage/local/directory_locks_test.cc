@@ -1,4 +1,4 @@
-#include "storage/directory_locks.h"
+#include "storage/local/directory_locks.h"
 
 #include <gtest/gtest.h>
 

@@ -9,8 +9,8 @@
 
 #include <memory>
 
-#include "storage/handle_cache.h"
-#include "test_util.h"
+#include "storage/local/handle_cache.h"
+#include "tests/storage/test_util.h"
 
 namespace nasd::storage {
 namespace {

@@ -1,6 +1,6 @@
 // LookupHints: a small, lossy table of names recently resolved from the
-// dentry cache (storage/lookup_hints.h).
-#include "storage/lookup_hints.h"
+// dentry cache (storage/local/lookup_hints.h).
+#include "storage/local/lookup_hints.h"
 
 #include <gtest/gtest.h>
 

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "test_util.h"
+#include "tests/storage/test_util.h"
 
 namespace nasd::storage {
 namespace {

@@ -1,5 +1,5 @@
 // HandleCache: lookups, least-recently-used eviction, erase, shared descriptors.
-#include "storage/handle_cache.h"
+#include "storage/local/handle_cache.h"
 
 #include <fcntl.h>
 

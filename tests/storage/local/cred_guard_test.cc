@@ -1,5 +1,5 @@
 // CredentialsGuard: the thread's fs identity inside and after the guard.
-#include "storage/cred_guard.h"
+#include "storage/local/cred_guard.h"
 
 #include <fcntl.h>
 #include <sys/syscall.h>
@@ -10,7 +10,7 @@
 #include <future>
 #include <thread>
 
-#include "test_util.h"
+#include "tests/storage/test_util.h"
 
 namespace nasd::storage {
 namespace {

@@ -1,6 +1,6 @@
 // EntryAttrCache: a record is served only under the generation it was stored
 // under, only while young enough, and never once the cache is retired.
-#include "storage/entry_attr_cache.h"
+#include "storage/local/entry_attr_cache.h"
 
 #include <gtest/gtest.h>
 

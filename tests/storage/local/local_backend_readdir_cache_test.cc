@@ -15,7 +15,7 @@
 #include <map>
 #include <thread>
 
-#include "test_util.h"
+#include "tests/storage/test_util.h"
 
 namespace nasd::storage {
 namespace {

@@ -9,7 +9,7 @@
 
 #include <vector>
 
-#include "test_util.h"
+#include "tests/storage/test_util.h"
 
 namespace nasd::storage {
 namespace {

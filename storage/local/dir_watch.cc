@@ -1,4 +1,4 @@
-#include "storage/dir_watch.h"
+#include "storage/local/dir_watch.h"
 
 #include <sys/inotify.h>
 #include <unistd.h>

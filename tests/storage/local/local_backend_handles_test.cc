@@ -7,7 +7,7 @@
 
 #include <filesystem>
 
-#include "test_util.h"
+#include "tests/storage/test_util.h"
 
 namespace nasd::storage {
 namespace {

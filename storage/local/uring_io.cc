@@ -1,5 +1,5 @@
-// UringIo, see storage/uring_io.h.
-#include "storage/uring_io.h"
+// UringIo, see uring_io.h.
+#include "storage/local/uring_io.h"
 
 #include <sys/uio.h>
 #include <unistd.h>

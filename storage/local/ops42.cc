@@ -1,5 +1,5 @@
 // LocalBackend: the NFSv4.2 (RFC 7862) storage calls and the user-namespace
-// extended attributes (RFC 8276).  See storage/local_backend.h for handles,
+// extended attributes (RFC 8276).  See storage/local/local_backend.h for handles,
 // confinement and credentials; these calls follow the same rules: handles
 // are resolved as root to O_PATH fds, files are then opened for I/O as the
 // client (open_for_io), and xattr calls run under a CredentialsGuard on the
@@ -19,8 +19,8 @@
 #include <cstring>
 #include <string>
 
-#include "storage/cred_guard.h"
-#include "storage/local_backend.h"
+#include "storage/local/cred_guard.h"
+#include "storage/local/local_backend.h"
 
 namespace nasd::storage {
 namespace {

@@ -31,8 +31,8 @@
 #include <utility>
 #include <vector>
 
-#include "storage/dir_watch.h"
-#include "storage/entry_attr_cache.h"
+#include "storage/local/dir_watch.h"
+#include "storage/local/entry_attr_cache.h"
 #include "storage/types.h"
 #include "storage/unique_fd.h"
 

@@ -7,7 +7,7 @@
 // from the dentry cache less than `ttl_ns` ago is still there in practice
 // (dentries leave it under memory pressure, over much longer times), so
 // LocalBackend answers the next LOOKUP of that name with one statx(2) by
-// name instead (storage/local_backend.cc, lookup_as).
+// name instead (storage/local/namespace.cc, lookup_as).
 //
 // A hint is never trusted for what it says about the file: the statx tells
 // which inode the name names now, and the handle comes from the

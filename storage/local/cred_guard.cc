@@ -1,5 +1,5 @@
-// CredentialsGuard, see storage/cred_guard.h.
-#include "storage/cred_guard.h"
+// CredentialsGuard, see cred_guard.h.
+#include "storage/local/cred_guard.h"
 
 #include <sys/syscall.h>
 #include <unistd.h>

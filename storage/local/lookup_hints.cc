@@ -1,5 +1,5 @@
-// LookupHints, see storage/lookup_hints.h.
-#include "storage/lookup_hints.h"
+// LookupHints, see lookup_hints.h.
+#include "storage/local/lookup_hints.h"
 
 namespace nasd::storage {
 

@@ -1,5 +1,5 @@
-// HandleCache, see storage/handle_cache.h.
-#include "storage/handle_cache.h"
+// HandleCache, see handle_cache.h.
+#include "storage/local/handle_cache.h"
 
 #include <algorithm>
 #include <iterator>
