@@ -3,9 +3,9 @@
 // §15.1 nfsstat4).
 #pragma once
 
-#include "protocol/mount3.h"
-#include "protocol/nfs3.h"
-#include "protocol/nfs4.h"
+#include "protocol/nfs3/mount3.h"
+#include "protocol/nfs3/nfs3.h"
+#include "protocol/nfs4/nfs4.h"
 #include "storage/types.h"
 
 namespace nasd {

@@ -129,7 +129,7 @@ struct SetAttr {
 
 /// Access bits of Backend::access: ACCESS3_* (RFC 1813 §3.3.4), which
 /// ACCESS4_* (RFC 8881 §18.1.3) repeats with the same values.  Defined here
-/// once; protocol/nfs3.h and the NFSv4 operations use these.
+/// once; protocol/nfs3/nfs3.h and the NFSv4 operations use these.
 constexpr std::uint32_t kAccessRead = 0x01, kAccessLookup = 0x02, kAccessModify = 0x04,
                         kAccessExtend = 0x08, kAccessDelete = 0x10, kAccessExecute = 0x20;
 

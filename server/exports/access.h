@@ -23,7 +23,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
-#include "protocol/rpc.h"
+#include "protocol/rpc/rpc.h"
 #include "server/exports/exports.h"
 #include "storage/backend.h"
 #include "storage/types.h"

@@ -5,7 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "protocol/nsm.h"
+#include "protocol/locking/nsm.h"
 
 namespace nasd::server {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "protocol/nlm4.h"
+#include "protocol/locking/nlm4.h"
 #include "server/exports/export_registry.h"
 #include "server/locking/lock_manager.h"
 #include "server/locking/nsm_state.h"

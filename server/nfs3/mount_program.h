@@ -7,7 +7,7 @@
 #include <mutex>
 #include <vector>
 
-#include "protocol/mount3.h"
+#include "protocol/nfs3/mount3.h"
 #include "server/exports/export_registry.h"
 #include "server/pipeline/program.h"
 #include "storage/backend.h"

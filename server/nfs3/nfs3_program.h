@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "protocol/nfs3.h"
+#include "protocol/nfs3/nfs3.h"
 #include "server/exports/access.h"
 #include "server/exports/export_registry.h"
 #include "server/pipeline/program.h"

@@ -13,7 +13,7 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
-#include "protocol/nfs4_cb.h"
+#include "protocol/nfs4/nfs4_cb.h"
 #include "server/transport/rpc_callback.h"
 
 namespace nasd::server {

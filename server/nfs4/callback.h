@@ -37,7 +37,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
-#include "protocol/nfs4.h"
+#include "protocol/nfs4/nfs4.h"
 #include "server/transport/back_channel.h"
 
 namespace prometheus {

@@ -26,7 +26,7 @@
 #include <string_view>
 #include <vector>
 
-#include "protocol/nfs4.h"
+#include "protocol/nfs4/nfs4.h"
 #include "protocol/nfs_status.h"
 #include "server/exports/export_registry.h"
 #include "server/nfs4/fh.h"

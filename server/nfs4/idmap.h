@@ -13,7 +13,7 @@
 // NFS4ERR_BADOWNER.
 //
 // Outbound (GETATTR, READDIR) owners are always sent as decimal ids
-// (protocol/nfs4.h encode_id): RFC 7530 §5.9 allows it for AUTH_SYS, and
+// (protocol/nfs4/nfs4.h encode_id): RFC 7530 §5.9 allows it for AUTH_SYS, and
 // nasd speaks no RPCSEC_GSS.
 #pragma once
 
@@ -22,7 +22,7 @@
 #include <string>
 #include <string_view>
 
-#include "protocol/nfs4.h"
+#include "protocol/nfs4/nfs4.h"
 
 namespace nasd::server {
 

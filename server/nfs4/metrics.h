@@ -22,7 +22,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-#include "protocol/nfs4.h"
+#include "protocol/nfs4/nfs4.h"
 
 namespace nasd::server {
 

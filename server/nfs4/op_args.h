@@ -2,7 +2,7 @@
 // decoded it, kept in the packet until the COMPOUND is answered.
 //
 // Nfs4OpArgs is a variant over the argument structures of every operation
-// nasd implements (protocol/nfs4.h, protocol/nfs4_v40.h), each listed once;
+// nasd implements (protocol/nfs4/nfs4.h, protocol/nfs4/nfs4_v40.h), each listed once;
 // operations that share a layout share an alternative (LOOKUP, REMOVE, LINK
 // and SECINFO take NameArgs; RENEW and DESTROY_CLIENTID ClientidArgs; READ
 // and READ_PLUS ReadArgs; GETXATTR and REMOVEXATTR GetxattrArgs).  Names,
@@ -15,8 +15,8 @@
 #include <cstdint>
 #include <variant>
 
-#include "protocol/nfs4.h"
-#include "protocol/nfs4_v40.h"
+#include "protocol/nfs4/nfs4.h"
+#include "protocol/nfs4/nfs4_v40.h"
 #include "server/nfs4/fh.h"
 
 namespace nasd::server {

@@ -22,8 +22,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "protocol/nfs4.h"
-#include "protocol/xdr.h"
+#include "protocol/nfs4/nfs4.h"
+#include "protocol/rpc/xdr.h"
 #include "server/nfs4/op_args.h"
 
 namespace nasd::server {

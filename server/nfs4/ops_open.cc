@@ -4,7 +4,7 @@
 // handed out (OPEN_DELEGATE_NONE).
 #include <cstring>
 
-#include "protocol/nfs4_v40.h"
+#include "protocol/nfs4/nfs4_v40.h"
 #include "server/nfs4/ops.h"
 
 namespace nasd::server::nfs4ops {

@@ -42,7 +42,7 @@
 #include <optional>
 #include <string>
 
-#include "protocol/nfs4.h"
+#include "protocol/nfs4/nfs4.h"
 #include "server/exports/export_registry.h"
 #include "server/nfs4/compound.h"
 #include "server/nfs4/op_table.h"

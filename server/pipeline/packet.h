@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "pool/buffer_pool.h"
-#include "protocol/xdr.h"
+#include "protocol/rpc/xdr.h"
 #include "server/pipeline/arg_slot.h"
 #include "server/pipeline/program.h"
 

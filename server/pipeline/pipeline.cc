@@ -4,7 +4,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "protocol/record_marking.h"
+#include "protocol/rpc/record_marking.h"
 
 namespace nasd::server {
 

@@ -16,8 +16,8 @@
 
 #include <boost/asio/ip/address.hpp>
 
-#include "protocol/rpc.h"
-#include "protocol/xdr.h"
+#include "protocol/rpc/rpc.h"
+#include "protocol/rpc/xdr.h"
 #include "server/pipeline/arg_slot.h"
 #include "server/exports/exports.h"
 #include "storage/types.h"

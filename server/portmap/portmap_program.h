@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "protocol/portmap.h"
+#include "protocol/portmap/portmap.h"
 #include "server/pipeline/program.h"
 
 namespace nasd::server {

@@ -4,7 +4,7 @@
 #include <random>
 #include <vector>
 
-#include "protocol/xdr.h"
+#include "protocol/rpc/xdr.h"
 
 namespace nasd::server {
 

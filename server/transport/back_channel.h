@@ -23,7 +23,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "protocol/rpc.h"
+#include "protocol/rpc/rpc.h"
 
 namespace nasd::server {
 

@@ -53,7 +53,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
-#include "protocol/record_marking.h"
+#include "protocol/rpc/record_marking.h"
 #include "server/transport/back_channel.h"
 #include "server/pipeline/packet.h"
 #include "server/pipeline/pipeline.h"

@@ -14,10 +14,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "protocol/portmap.h"
-#include "protocol/record_marking.h"
-#include "protocol/rpc.h"
-#include "protocol/xdr.h"
+#include "protocol/portmap/portmap.h"
+#include "protocol/rpc/record_marking.h"
+#include "protocol/rpc/rpc.h"
+#include "protocol/rpc/xdr.h"
 
 namespace nasd::server {
 

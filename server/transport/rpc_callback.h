@@ -23,7 +23,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
-#include "protocol/rpc.h"
+#include "protocol/rpc/rpc.h"
 
 namespace nasd::server {
 

@@ -8,7 +8,7 @@
 #include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
-#include "protocol/record_marking.h"
+#include "protocol/rpc/record_marking.h"
 
 namespace nasd::server {
 

@@ -41,7 +41,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "protocol/rpc.h"
+#include "protocol/rpc/rpc.h"
 #include "server/exports/export_registry.h"
 #include "server/exports/exports.h"
 #include "server/locking/lock_manager.h"

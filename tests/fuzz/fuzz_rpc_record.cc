@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <vector>
 
-#include "protocol/record_marking.h"
-#include "protocol/rpc.h"
+#include "protocol/rpc/record_marking.h"
+#include "protocol/rpc/rpc.h"
 
 namespace {
 

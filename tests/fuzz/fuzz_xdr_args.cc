@@ -1,6 +1,6 @@
 // libFuzzer target: every MOUNT v3 and NFSv3 argument decoder (RFC 1813
-// §3.3 and appendix I), plus the result decoders of protocol/nfs3.h and
-// protocol/mount3.h.  The first input byte picks the decoder, the rest is
+// §3.3 and appendix I), plus the result decoders of protocol/nfs3/nfs3.h and
+// protocol/nfs3/mount3.h.  The first input byte picks the decoder, the rest is
 // its XDR.
 //
 // Checks: no crash or UB; the decoder never consumes more than the input;
@@ -15,8 +15,8 @@
 #include <string_view>
 #include <vector>
 
-#include "protocol/mount3.h"
-#include "protocol/nfs3.h"
+#include "protocol/nfs3/mount3.h"
+#include "protocol/nfs3/nfs3.h"
 
 namespace {
 

@@ -40,7 +40,7 @@
 #include <span>
 #include <vector>
 
-#include "protocol/nfs4.h"
+#include "protocol/nfs4/nfs4.h"
 
 namespace nasd::server {
 

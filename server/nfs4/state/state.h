@@ -38,7 +38,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "protocol/nfs4.h"
+#include "protocol/nfs4/nfs4.h"
 #include "server/locking/lock_manager.h"
 #include "server/nfs4/state/owner_seqid.h"
 #include "storage/types.h"

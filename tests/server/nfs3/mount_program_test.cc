@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "server/nfs3/mount_program.h"
-#include "tests/protocol/nfs3_test_util.h"
+#include "tests/protocol/nfs3/nfs3_test_util.h"
 #include "tests/mocks/mock_backend.h"
 
 namespace nasd::server {

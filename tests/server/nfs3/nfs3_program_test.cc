@@ -10,7 +10,7 @@
 
 #include "server/nfs3/nfs3_program.h"
 #include "protocol/nfs_status.h"
-#include "tests/protocol/nfs3_test_util.h"
+#include "tests/protocol/nfs3/nfs3_test_util.h"
 #include "tests/mocks/mock_backend.h"
 
 namespace nasd::server {

@@ -20,7 +20,7 @@
 #include "server/nfs4/metrics.h"
 #include "server/nfs4/op_table.h"
 #include "server/nfs4/program.h"
-#include "tests/protocol/nfs3_test_util.h"
+#include "tests/protocol/nfs3/nfs3_test_util.h"
 #include "tests/mocks/mock_backend.h"
 
 // Heap allocations of this thread while counting is on (the test of the

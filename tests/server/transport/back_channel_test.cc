@@ -12,7 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <prometheus/registry.h>
 
-#include "protocol/nfs4_cb.h"
+#include "protocol/nfs4/nfs4_cb.h"
 #include "server/nfs4/callback.h"
 
 namespace nasd::server {

@@ -13,7 +13,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
-#include "protocol/record_marking.h"
+#include "protocol/rpc/record_marking.h"
 #include "server/transport/back_channel.h"
 #include "server/transport/listener.h"
 #include "server/pipeline/packet.h"

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "protocol/nfs4.h"
+#include "protocol/nfs4/nfs4.h"
 #include "server/locking/lock_manager.h"
 #include "server/nfs4/state/state.h"
 

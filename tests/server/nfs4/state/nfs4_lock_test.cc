@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <string>
 
-#include "protocol/nfs3.h"
-#include "protocol/nfs4.h"
+#include "protocol/nfs3/nfs3.h"
+#include "protocol/nfs4/nfs4.h"
 #include "server/locking/lock_manager.h"
 #include "server/nfs4/state/recovery.h"
 #include "server/nfs4/state/state.h"
