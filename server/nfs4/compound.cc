@@ -75,16 +75,17 @@ Nfsstat4 set_fh(Nfs4Compound& c, const storage::FileHandle& fh, Nfs4Fh* out) {
   return st;
 }
 
+Status root_fh(Nfs4Services& svc, const PseudoFs& pseudo, storage::FileHandle* out) {
+  const auto& root = pseudo.node(PseudoFs::kRoot);
+  if (root.export_id) return svc.backend.root_handle(*root.export_id, out);  // an export at "/"
+  *out = root.handle;
+  return Status::kOk;
+}
+
 Nfsstat4 put_root(Nfs4Compound& c) {
-  const auto& root = c.pseudo->node(PseudoFs::kRoot);
-  if (root.export_id) {  // an export at "/" is the root itself
-    storage::FileHandle fh;
-    if (Status s = c.svc.backend.root_handle(*root.export_id, &fh); s != Status::kOk) {
-      return c.storage(s);
-    }
-    return set_fh(c, fh, &c.current);
-  }
-  return set_fh(c, root.handle, &c.current);
+  storage::FileHandle fh;
+  if (Status s = root_fh(c.svc, *c.pseudo, &fh); s != Status::kOk) return c.storage(s);
+  return set_fh(c, fh, &c.current);
 }
 
 Nfsstat4 lookup(Nfs4Compound& c, std::string_view name) {

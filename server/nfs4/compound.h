@@ -171,7 +171,10 @@ nfs4::Nfsstat4 resolve_fh(Nfs4Services& svc, const ExportTable& table, const Pse
 /// resolve_fh() for the COMPOUND, and the export becomes the call's
 /// (per-export metrics: the last export named).
 nfs4::Nfsstat4 set_fh(Nfs4Compound& c, const storage::FileHandle& fh, Nfs4Fh* out);
-/// PUTROOTFH / PUTPUBFH: the pseudo root, or the export at "/".
+/// The handle PUTROOTFH / PUTPUBFH set: the pseudo root, or the root of
+/// the export at "/" (the backend's root handle; its error as a Status).
+storage::Status root_fh(Nfs4Services& svc, const PseudoFs& pseudo, storage::FileHandle* out);
+/// PUTROOTFH / PUTPUBFH run without the validate stage's check.
 nfs4::Nfsstat4 put_root(Nfs4Compound& c);
 /// LOOKUP of `name` from the current filehandle (crossing into an export
 /// from the pseudo-filesystem).

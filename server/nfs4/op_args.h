@@ -21,10 +21,12 @@
 
 namespace nasd::server {
 
-/// PUTFH4args plus what the validate stage found for the handle (the
-/// export/access check, Nfs4Fh): `checked` false until it ran.
+/// PUTFH4args (or, `root`, PUTROOTFH / PUTPUBFH, which have none) plus
+/// what the validate stage found for the handle (the export/access check,
+/// Nfs4Fh): `checked` false until it ran.
 struct Nfs4PutfhArgs {
   nfs4::PutfhArgs wire;
+  bool root = false;
   bool checked = false;
   nfs4::Nfsstat4 status = nfs4::Nfsstat4::kOk;  // of the check
   Nfs4Fh fh;                                     // the checked filehandle when kOk

@@ -29,6 +29,11 @@ bool decode_putfh(xdr::XdrDecoder& in, Nfs4OpArgs& args) {
   return nfs4::decode(in, args.emplace<Nfs4PutfhArgs>().wire);
 }
 
+bool decode_putroot(xdr::XdrDecoder&, Nfs4OpArgs& args) {
+  args.emplace<Nfs4PutfhArgs>().root = true;
+  return true;
+}
+
 // Variable reply sizes (besides Nfs4OpTable::kPerOpReply), bytes.
 std::size_t extra_readlink(const Nfs4OpArgs&, std::uint32_t) { return nfs4::kPathMax; }
 std::size_t extra_read(const Nfs4OpArgs& a, std::uint32_t max_read) {
@@ -92,8 +97,10 @@ void add_fh_ops(Rows& r) {
   auto set = [&r](Op op, const Nfs4OpDesc& d) { r.set(op, d); };
   auto putfh = row("PUTFH", kInlineRead | kNfs4ValidateFh, 0, 2, decode_putfh, op_putfh);
   set(Op::kPutfh, putfh);
-  set(Op::kPutrootfh, row("PUTROOTFH", kInlineRead, 0, 2, decode_none, op_putrootfh));
-  set(Op::kPutpubfh, row("PUTPUBFH", kInlineRead, 0, 2, decode_none, op_putrootfh));
+  set(Op::kPutrootfh, row("PUTROOTFH", kInlineRead | kNfs4ValidateFh, 0, 2, decode_putroot,
+                          op_putfh));
+  set(Op::kPutpubfh, row("PUTPUBFH", kInlineRead | kNfs4ValidateFh, 0, 2, decode_putroot,
+                         op_putfh));
   set(Op::kGetfh, row("GETFH", kInlineReadAfter | kNfs4Describes, 0, 2, decode_none, op_getfh));
   set(Op::kSavefh, row("SAVEFH", kInlineRead, 0, 2, decode_none, op_savefh));
   set(Op::kRestorefh, row("RESTOREFH", kInlineRead, 0, 2, decode_none, op_restorefh));

@@ -10,9 +10,9 @@
 //   parse     the op number against the minor version (OP_ILLEGAL), the
 //             row (NOTSUPP when not implemented in that minor version), the
 //             arguments (BADXDR); the reply size; whether it may run inline
-//   validate  kNfs4ValidateFh: PUTFH's export/access check
-//             (server/exports/access.h); minor version and op count limits
-//             of the whole COMPOUND
+//   validate  kNfs4ValidateFh: the export/access check of PUTFH, PUTROOTFH
+//             and PUTPUBFH (server/exports/access.h); minor version and op
+//             count limits of the whole COMPOUND
 //   execute   4.1 position rules (SEQUENCE first, kNfs4Sessionless,
 //             kNfs4SoleOp), kNfs4Modifies (ROFS), the 4.0 owner seqid
 //             (kNfs4OwnerSeqid), then the run function
@@ -58,7 +58,8 @@ enum Nfs4OpFlag : std::uint32_t {
   /// Only describes the current filehandle (GETFH, GETATTR): a LOOKUP
   /// followed by nothing else needs no descriptor of what it found.
   kNfs4Describes = 1u << 9,
-  /// The validate stage checks the handle in the arguments (PUTFH).
+  /// The validate stage checks the handle the operation sets (PUTFH,
+  /// PUTROOTFH, PUTPUBFH: Nfs4PutfhArgs).
   kNfs4ValidateFh = 1u << 10,
   /// Served only when the program has callback paths (Nfs4Callbacks):
   /// without them NOTSUPP, as an operation without a row (BACKCHANNEL_CTL).

@@ -18,8 +18,8 @@ constexpr std::uint32_t kReadPlusSegments = 16;
 
 // ops_fh.cc: filehandles and attributes (RFC 8881 §18.1, .7, .8, .13-.14,
 // .19-.21, .27-.29).
+/// PUTFH, PUTROOTFH and PUTPUBFH (the public filehandle is the root).
 NASD_NFS4_OP(op_putfh);
-NASD_NFS4_OP(op_putrootfh);
 NASD_NFS4_OP(op_getfh);
 NASD_NFS4_OP(op_savefh);
 NASD_NFS4_OP(op_restorefh);

@@ -49,13 +49,10 @@ Nfsstat4 op_putfh(Nfs4Compound& c, const Nfs4DecodedOp& d, xdr::XdrEncoder&) {
     }
     return Nfsstat4::kOk;
   }
+  if (a.root) return put_root(c);
   storage::FileHandle fh;
   if (!fh.assign(a.wire.fh)) return Nfsstat4::kBadHandle;
   return set_fh(c, fh, &c.current);
-}
-
-Nfsstat4 op_putrootfh(Nfs4Compound& c, const Nfs4DecodedOp&, xdr::XdrEncoder&) {
-  return put_root(c);
 }
 
 Nfsstat4 op_getfh(Nfs4Compound& c, const Nfs4DecodedOp&, xdr::XdrEncoder& out) {

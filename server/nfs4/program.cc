@@ -145,9 +145,15 @@ void Nfs4Program::check_handles(const CallContext& ctx, Nfs4CompoundArgs& a) {
     if (d.status != Nfsstat4::kOk || !(d.desc->flags & kNfs4ValidateFh)) continue;
     auto& p = std::get<Nfs4PutfhArgs>(d.args);
     storage::FileHandle fh;
-    p.status = fh.assign(p.wire.fh)
-                   ? nfs4ops::resolve_fh(svc_, *a.table, *a.pseudo, ctx, fh, &p.fh)
-                   : Nfsstat4::kBadHandle;
+    if (p.root) {  // PUTROOTFH / PUTPUBFH
+      const Status s = nfs4ops::root_fh(svc_, *a.pseudo, &fh);
+      if (s != Status::kOk) continue;  // the backend's error: reported when it runs
+    } else if (!fh.assign(p.wire.fh)) {
+      p.status = Nfsstat4::kBadHandle;
+      p.checked = true;
+      continue;
+    }
+    p.status = nfs4ops::resolve_fh(svc_, *a.table, *a.pseudo, ctx, fh, &p.fh);
     p.checked = true;
   }
 }

@@ -13,8 +13,9 @@
 //             COMPOUND may run inline
 //   validate  minor version (> 2: NFS4ERR_MINOR_VERS_MISMATCH), 4.0's op
 //             count (NFS4ERR_RESOURCE; 4.1+ SEQUENCE answers TOO_MANY_OPS),
-//             the export snapshot, and each PUTFH's export/access check
-//             (server/exports/access.h), whose result its PUTFH reports
+//             the export snapshot, and the export/access check of each
+//             PUTFH / PUTROOTFH / PUTPUBFH (server/exports/access.h), whose
+//             result the operation reports when it runs
 //   persist   execute(): runs the operations in order with the current and
 //             saved filehandle and stops at the first error (RFC 8881
 //             §16.2.3).  4.1 COMPOUNDs start with SEQUENCE (or are a
@@ -112,7 +113,7 @@ class Nfs4Program final : public Program {
  private:
   std::shared_ptr<const PseudoFs> pseudo(const ExportTable& table);
   /// Validate-stage work on the decoded COMPOUND: the export snapshot and
-  /// each PUTFH's access check.
+  /// the access check of each PUTFH / PUTROOTFH / PUTPUBFH.
   void check_handles(const CallContext& ctx, Nfs4CompoundArgs& a);
   /// execute() (`nowait` false: never nullopt) and try_execute_inline()
   /// (`nowait` true).

@@ -1518,6 +1518,47 @@ TEST_F(Nfs4InlineTest, AbandonedAttemptIsNotCountedInOperationMetrics) {
   EXPECT_EQ(counter_value(reg, "GETATTR", "OK"), 1);
 }
 
+// ------------------------------------------------------- validate stage
+
+TEST_F(Nfs4ProgramTest, PutfhRefusedByTheAccessCheckIsAccessAtItsPosition) {
+  open_session();
+  ctx_.peer_port = 40000;  // the exports are `secure`: a port >= 1024 is refused
+  auto r = run([&](xdr::XdrEncoder& e) {
+    putfh(e, fh_in(1, 5));
+    e.u32(static_cast<std::uint32_t>(Op::kGetfh));
+  }, 2);
+  EXPECT_EQ(r.top, Nfsstat4::kAccess);
+  EXPECT_EQ(r.status, Nfsstat4::kAccess);  // PUTFH's result, after an OK SEQUENCE
+  xdr::XdrDecoder in(r.bytes);
+  in.u32();
+  in.string(16);
+  EXPECT_EQ(in.u32(), 2u);  // SEQUENCE and PUTFH; GETFH never ran
+}
+
+TEST_F(Nfs4ProgramTest, PutfhIsCheckedInTheValidateStageNotAgainWhenItRuns) {
+  open_session();
+  Wire req(1 << 18);
+  ArgSlot slot;
+  decode_compound(program_, req, 1, 4, [&](xdr::XdrEncoder& e) {
+    sequence(e);
+    putfh(e, fh_in(1, 5));
+    e.u32(static_cast<std::uint32_t>(Op::kPutrootfh));
+    e.u32(static_cast<std::uint32_t>(Op::kGetfh));
+  }, slot);
+  std::vector<std::uint8_t> buf(program_.max_reply_size(ctx_, slot));
+  xdr::XdrEncoder out(buf);
+  ASSERT_TRUE(program_.validate(ctx_, slot, out));  // from a privileged port
+  // What the validate stage found stands when the COMPOUND runs: the
+  // handles are not checked again (a later port would be refused).
+  ctx_.peer_port = 40000;
+  EXPECT_CALL(backend_, export_of(_, _)).Times(0);
+  program_.execute(ctx_, slot, out);
+  xdr::XdrDecoder in(out.written());
+  EXPECT_EQ(static_cast<Nfsstat4>(in.u32()), Nfsstat4::kOk);
+  in.string(16);
+  EXPECT_EQ(in.u32(), 4u);
+}
+
 // ------------------------------------------------------------ decode once
 
 /// Calls of each operation's decoder through counting_table().
