@@ -22,6 +22,7 @@ const char* rpc_error_name(RpcError e) {
     case RpcError::kAuthError: return "auth_error";
     case RpcError::kRpcMismatch: return "rpc_mismatch";
     case RpcError::kSystemErr: return "system_err";
+    case RpcError::kBadMessageType: return "bad_msg_type";
     case RpcError::kCount: break;
   }
   return "unknown";

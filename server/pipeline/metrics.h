@@ -61,7 +61,9 @@ enum class ConnectionTimeout : std::uint8_t { kIdle, kRecord, kWrite, kCount };
 /// RPC-level error reasons counted in nasd_rpc_errors_total.
 enum class RpcError : std::uint8_t {
   kGarbageRecord, kRecordTooLarge, kProgUnavail, kProgMismatch, kProcUnavail, kGarbageArgs,
-  kAuthError, kRpcMismatch, kSystemErr, kCount
+  kAuthError, kRpcMismatch, kSystemErr,
+  kBadMessageType,  // msg_type neither CALL nor REPLY: the stream is out of step, closed
+  kCount
 };
 
 class ServerMetrics {

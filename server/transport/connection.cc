@@ -16,6 +16,8 @@
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "protocol/rpc/rpc.h"
+
 namespace nasd::server {
 
 namespace asio = boost::asio;
@@ -122,6 +124,14 @@ std::shared_ptr<RpcBackChannel> Connection::back_channel() {
 bool Connection::is_reply_record() const {
   const std::uint8_t* p = buffer_.data();
   return assembler_.record_length() >= 8 && p[4] == 0 && p[5] == 0 && p[6] == 0 && p[7] == 1;
+}
+
+bool Connection::bad_message_type(std::uint32_t* type) const {
+  if (assembler_.record_length() < 8) return false;  // no msg_type at all: the pipeline drops it
+  const std::uint8_t* p = buffer_.data();
+  *type = (std::uint32_t{p[4]} << 24) | (std::uint32_t{p[5]} << 16) | (std::uint32_t{p[6]} << 8) |
+          std::uint32_t{p[7]};
+  return *type > static_cast<std::uint32_t>(rpc::MsgType::kReply);
 }
 
 void Connection::route_reply() {
@@ -336,6 +346,15 @@ void Connection::on_fragment(const boost::system::error_code& ec) {
   if (is_reply_record()) {  // a client's answer on the back channel
     route_reply();
     return read_header();
+  }
+  if (std::uint32_t type = 0; bad_message_type(&type)) {
+    // Neither CALL nor REPLY (RFC 5531 §9): what this peer sends is not RPC,
+    // or the record marks lost step with its records.  Nothing after this
+    // can be trusted to start a record: close.
+    pipeline_.metrics().error(RpcError::kBadMessageType).Increment();
+    spdlog::info("{}: record with msg_type {} is not an RPC message, closing", peer_text_, type);
+    buffer_.release();
+    return fail("not an RPC message");
   }
   submit_record();
 }

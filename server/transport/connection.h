@@ -123,6 +123,9 @@ class Connection : public ReplySink, public std::enable_shared_from_this<Connect
   /// (out_mu_ held).
   bool output_full() const;
   void fail(const char* why);
+  /// True when the record holds a msg_type (8 bytes or more) that is
+  /// neither CALL nor REPLY; *type gets it.
+  bool bad_message_type(std::uint32_t* type) const;
   /// A complete record that is an RPC REPLY (msg_type 1): completes the back
   /// channel call with its xid, or is dropped; never goes to the pipeline.
   bool is_reply_record() const;

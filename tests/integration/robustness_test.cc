@@ -103,16 +103,33 @@ TEST_F(RobustnessTest, GarbageRecordIsDroppedAndCountedAndTheConnectionGoesOn) {
   const double before = metric_or_zero(series);
   ASSERT_GE(before, 0);
   RawConnection c(nasd_->nfs_port());
-  std::string junk;
-  for (int i = 0; i < 64; ++i) junk.push_back(static_cast<char>(0xA5 ^ (i * 37)));
-  ASSERT_TRUE(c.send_record(junk));
-  ASSERT_TRUE(c.send_record("xy"));  // too short for any header
+  // A CALL whose header is cut short, and a record too short for any header:
+  // the records are framed right, so the stream goes on.
+  std::string cut;
+  put_u32(cut, 1234);  // xid
+  put_u32(cut, 0);     // CALL
+  put_u32(cut, 2);     // rpcvers, then nothing
+  ASSERT_TRUE(c.send_record(cut));
+  ASSERT_TRUE(c.send_record("xy"));
   EXPECT_EQ(before + 2, wait_metric(series, before + 2));
   // No reply was sent for the garbage: the next reply is for the next call.
   std::string r = call_raw(c, 77, NFS_PROGRAM, NFS_V3, 0);
   ASSERT_GE(r.size(), 24u);
   EXPECT_EQ(77u, get_u32(r, 0));
   EXPECT_EQ(kSuccess, get_u32(r, 20));
+}
+
+TEST_F(RobustnessTest, RecordThatIsNeitherCallNorReplyClosesTheConnectionAndIsCounted) {
+  const std::string series = R"(nasd_rpc_errors_total{reason="bad_msg_type"})";
+  const double before = metric_or_zero(series);
+  ASSERT_GE(before, 0);
+  RawConnection c(nasd_->nfs_port());
+  std::string junk;  // 200 random-looking bytes; msg_type 0xa5a5a5a5
+  for (int i = 0; i < 200; ++i) junk.push_back(static_cast<char>(i >= 4 && i < 8 ? 0xA5 : 0xA5 ^ (i * 37)));
+  ASSERT_TRUE(c.send_record(junk));
+  EXPECT_TRUE(c.closed_by_peer());  // at once, not after the idle timeout
+  EXPECT_EQ(before + 1, wait_metric(series, before + 1));
+  expect_serving();
 }
 
 TEST_F(RobustnessTest, UnknownProgramIsProgUnavail) {

@@ -360,6 +360,26 @@ TEST_P(PipelineTest, DropsGarbageRecordsWithoutAReply) {
   EXPECT_EQ(counter("nasd_rpc_errors_total{reason=\"garbage_record\"}"), 1);
 }
 
+TEST_P(PipelineTest, RecordThatIsNeitherCallNorReplyClosesTheConnection) {
+  start();
+  auto s = connect();
+  // 200 bytes whose msg_type (bytes 4..7) is 0xa5a5a5a5 (RFC 5531 §9 knows
+  // CALL 0 and REPLY 1 only): the stream is out of step.
+  std::vector<std::uint8_t> junk(200, 0xa5);
+  asio::write(s, asio::buffer(frame(junk)));
+  std::array<std::uint8_t, 4> b{};
+  boost::system::error_code ec;
+  asio::read(s, asio::buffer(b), ec);
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_EQ(counter("nasd_rpc_errors_total{reason=\"bad_msg_type\"}"), 1);
+  EXPECT_EQ(counter("nasd_rpc_errors_total{reason=\"garbage_record\"}"), 0);
+  // The server goes on for everyone else.
+  auto other = connect();
+  asio::write(other, asio::buffer(frame(call(9, kEchoProgram, 1, 0))));
+  EXPECT_EQ(read_reply(other).xid, 9u);
+  EXPECT_TRUE(all_returned());
+}
+
 TEST_P(PipelineTest, PipelinedCallsBeyondThePerConnectionLimitAllComplete) {
   ConnectionLimits limits;
   limits.max_in_flight_per_connection = 2;
