@@ -42,11 +42,21 @@ void* operator new(std::size_t n) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-// The array forms too: a sanitizer runtime replaces them on its own, and
-// would not reach the counter through the ones above.
+// The array and nothrow forms too: a sanitizer runtime replaces each on
+// its own, so memory from one of its forms must not reach free() through
+// ours (ASan: alloc-dealloc mismatch), and ours must reach the counter.
 void* operator new[](std::size_t n) { return ::operator new(n); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  if (t_count_allocations) ++t_allocations;
+  return std::malloc(n ? n : 1);
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
+  return ::operator new(n, t);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 #pragma GCC diagnostic pop
 
 namespace nasd::server {
