@@ -1,11 +1,10 @@
 // NLM v4 and NSM v1 programs.  See nlm_program.h.
 #include "server/locking/nlm_program.h"
 
-#include "server/exports/access.h"
-
 #include <spdlog/spdlog.h>
 
 #include "protocol/locking/nsm.h"
+#include "server/exports/access.h"
 
 namespace nasd::server {
 

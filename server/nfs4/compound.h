@@ -95,8 +95,10 @@ struct Nfs4Compound {
   Nfs4Compound(Nfs4Services& s, CallContext& c) : svc(s), ctx(c) {}
   Nfs4Services& svc;
   CallContext& ctx;
-  std::shared_ptr<const ExportTable> table;
-  std::shared_ptr<const PseudoFs> pseudo;
+  // The validate stage's snapshot, owned by Nfs4CompoundArgs (which outlives
+  // the COMPOUND's execution): no reference count taken per COMPOUND.
+  const ExportTable* table = nullptr;
+  const PseudoFs* pseudo = nullptr;
   std::uint32_t minor = 1;
   Nfs4Fh current, saved;
   nfs4::Stateid4 current_stateid;

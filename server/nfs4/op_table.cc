@@ -94,178 +94,168 @@ class Rows {
 
 /// Filehandles and attributes (ops_fh.cc).
 void add_fh_ops(Rows& r) {
-  auto set = [&r](Op op, const Nfs4OpDesc& d) { r.set(op, d); };
   auto putfh = row("PUTFH", kInlineRead | kNfs4ValidateFh, 0, 2, decode_putfh, op_putfh);
-  set(Op::kPutfh, putfh);
-  set(Op::kPutrootfh, row("PUTROOTFH", kInlineRead | kNfs4ValidateFh, 0, 2, decode_putroot,
-                          op_putfh));
-  set(Op::kPutpubfh, row("PUTPUBFH", kInlineRead | kNfs4ValidateFh, 0, 2, decode_putroot,
-                         op_putfh));
-  set(Op::kGetfh, row("GETFH", kInlineReadAfter | kNfs4Describes, 0, 2, decode_none, op_getfh));
-  set(Op::kSavefh, row("SAVEFH", kInlineRead, 0, 2, decode_none, op_savefh));
-  set(Op::kRestorefh, row("RESTOREFH", kInlineRead, 0, 2, decode_none, op_restorefh));
-  set(Op::kLookup, row("LOOKUP", kInlineRead, 0, 2, decode_as<nfs4::NameArgs>, op_lookup));
-  set(Op::kLookupp, row("LOOKUPP", 0, 0, 2, decode_none, op_lookupp));
-  set(Op::kGetattr, row("GETATTR", kInlineReadAfter | kNfs4Describes, 0, 2,
-                        decode_as<nfs4::GetattrArgs>, op_getattr));
-  set(Op::kAccess, row("ACCESS", kInlineReadAfter, 0, 2, decode_as<nfs4::AccessArgs>,
-                       op_access));
-  set(Op::kSecinfo, row("SECINFO", 0, 0, 2, decode_as<nfs4::NameArgs>, op_secinfo));
-  set(Op::kSecinfoNoName, row("SECINFO_NO_NAME", 0, 1, 2, decode_as<nfs4::SecinfoNoNameArgs>,
-                              op_secinfo_no_name));
+  r.set(Op::kPutfh, putfh);
+  r.set(Op::kPutrootfh, row("PUTROOTFH", kInlineRead | kNfs4ValidateFh, 0, 2, decode_putroot,
+                            op_putfh));
+  r.set(Op::kPutpubfh, row("PUTPUBFH", kInlineRead | kNfs4ValidateFh, 0, 2, decode_putroot,
+                           op_putfh));
+  r.set(Op::kGetfh, row("GETFH", kInlineReadAfter | kNfs4Describes, 0, 2, decode_none, op_getfh));
+  r.set(Op::kSavefh, row("SAVEFH", kInlineRead, 0, 2, decode_none, op_savefh));
+  r.set(Op::kRestorefh, row("RESTOREFH", kInlineRead, 0, 2, decode_none, op_restorefh));
+  r.set(Op::kLookup, row("LOOKUP", kInlineRead, 0, 2, decode_as<nfs4::NameArgs>, op_lookup));
+  r.set(Op::kLookupp, row("LOOKUPP", 0, 0, 2, decode_none, op_lookupp));
+  r.set(Op::kGetattr, row("GETATTR", kInlineReadAfter | kNfs4Describes, 0, 2,
+                          decode_as<nfs4::GetattrArgs>, op_getattr));
+  r.set(Op::kAccess, row("ACCESS", kInlineReadAfter, 0, 2, decode_as<nfs4::AccessArgs>,
+                         op_access));
+  r.set(Op::kSecinfo, row("SECINFO", 0, 0, 2, decode_as<nfs4::NameArgs>, op_secinfo));
+  r.set(Op::kSecinfoNoName, row("SECINFO_NO_NAME", 0, 1, 2, decode_as<nfs4::SecinfoNoNameArgs>,
+                                op_secinfo_no_name));
 }
 
 /// Names and directories (ops_namespace.cc).
 void add_namespace_ops(Rows& r) {
-  auto set = [&r](Op op, const Nfs4OpDesc& d) { r.set(op, d); };
   auto setattr = row("SETATTR", kNfs4Modifies | kNfs4ErrorBody, 0, 2,
                      decode_as<nfs4::SetattrArgs>, op_setattr);
-  set(Op::kSetattr, setattr);
-  set(Op::kCreate, row("CREATE", kNfs4Modifies, 0, 2, decode_as<nfs4::CreateArgs>, op_create));
-  set(Op::kRemove, row("REMOVE", kNfs4Modifies, 0, 2, decode_as<nfs4::NameArgs>, op_remove));
-  set(Op::kRename, row("RENAME", kNfs4Modifies, 0, 2, decode_as<nfs4::RenameArgs>, op_rename));
-  set(Op::kLink, row("LINK", kNfs4Modifies, 0, 2, decode_as<nfs4::NameArgs>, op_link));
+  r.set(Op::kSetattr, setattr);
+  r.set(Op::kCreate, row("CREATE", kNfs4Modifies, 0, 2, decode_as<nfs4::CreateArgs>, op_create));
+  r.set(Op::kRemove, row("REMOVE", kNfs4Modifies, 0, 2, decode_as<nfs4::NameArgs>, op_remove));
+  r.set(Op::kRename, row("RENAME", kNfs4Modifies, 0, 2, decode_as<nfs4::RenameArgs>, op_rename));
+  r.set(Op::kLink, row("LINK", kNfs4Modifies, 0, 2, decode_as<nfs4::NameArgs>, op_link));
   auto readlink = row("READLINK", 0, 0, 2, decode_none, op_readlink);
   readlink.reply_extra = extra_readlink;
-  set(Op::kReadlink, readlink);
+  r.set(Op::kReadlink, readlink);
   auto readdir = row("READDIR", kInlineRead, 0, 2, decode_as<nfs4::ReaddirArgs>, op_readdir);
   readdir.reply_extra = extra_readdir;
-  set(Op::kReaddir, readdir);
+  r.set(Op::kReaddir, readdir);
 }
 
 /// I/O (ops_io.cc).
 void add_io_ops(Rows& r) {
-  auto set = [&r](Op op, const Nfs4OpDesc& d) { r.set(op, d); };
   auto read = row("READ", kInlineRead, 0, 2, decode_as<nfs4::ReadArgs>, op_read);
   read.reply_extra = extra_read;
-  set(Op::kRead, read);
-  set(Op::kWrite, row("WRITE", kNfs4Modifies, 0, 2, decode_as<nfs4::WriteArgs>, op_write));
-  set(Op::kCommit, row("COMMIT", kNfs4Modifies, 0, 2, decode_as<nfs4::CommitArgs>, op_commit));
+  r.set(Op::kRead, read);
+  r.set(Op::kWrite, row("WRITE", kNfs4Modifies, 0, 2, decode_as<nfs4::WriteArgs>, op_write));
+  r.set(Op::kCommit, row("COMMIT", kNfs4Modifies, 0, 2, decode_as<nfs4::CommitArgs>, op_commit));
 }
 
 /// Opens (ops_open.cc).
 void add_open_ops(Rows& r) {
-  auto set = [&r](Op op, const Nfs4OpDesc& d) { r.set(op, d); };
   auto open = row("OPEN", kNfs4Inline | kNfs4InlineState | kNfs4OwnerSeqid, 0, 2,
                   decode_as<nfs4::OpenArgs>, op_open);
   open.inline_if = open_inline_if;
   open.inline_prepare = open_is_in_memory;
-  set(Op::kOpen, open);
-  set(Op::kOpenDowngrade, row("OPEN_DOWNGRADE", kNfs4OwnerSeqid, 0, 2,
-                              decode_as<nfs4::OpenDowngradeArgs>, op_open_downgrade));
-  set(Op::kClose, row("CLOSE", kNfs4Inline | kNfs4InlineState | kNfs4OwnerSeqid, 0, 2,
-                      decode_as<nfs4::CloseArgs>, op_close));
+  r.set(Op::kOpen, open);
+  r.set(Op::kOpenDowngrade, row("OPEN_DOWNGRADE", kNfs4OwnerSeqid, 0, 2,
+                                decode_as<nfs4::OpenDowngradeArgs>, op_open_downgrade));
+  r.set(Op::kClose, row("CLOSE", kNfs4Inline | kNfs4InlineState | kNfs4OwnerSeqid, 0, 2,
+                        decode_as<nfs4::CloseArgs>, op_close));
 }
 
 /// Locks (ops_lock.cc).
 void add_lock_ops(Rows& r) {
-  auto set = [&r](Op op, const Nfs4OpDesc& d) { r.set(op, d); };
   auto lock = row("LOCK", kNfs4OwnerSeqid, 0, 2, decode_as<nfs4::LockArgs>, op_lock);
   lock.body_on_error = Nfsstat4::kDenied;
-  set(Op::kLock, lock);
+  r.set(Op::kLock, lock);
   auto lockt = row("LOCKT", 0, 0, 2, decode_as<nfs4::LocktArgs>, op_lockt);
   lockt.body_on_error = Nfsstat4::kDenied;
-  set(Op::kLockt, lockt);
-  set(Op::kLocku, row("LOCKU", kNfs4OwnerSeqid, 0, 2, decode_as<nfs4::LockuArgs>, op_locku));
-  set(Op::kReleaseLockowner, row("RELEASE_LOCKOWNER", 0, 0, 0,
-                                 decode_as<nfs4::ReleaseLockownerArgs>, op_release_lockowner));
+  r.set(Op::kLockt, lockt);
+  r.set(Op::kLocku, row("LOCKU", kNfs4OwnerSeqid, 0, 2, decode_as<nfs4::LockuArgs>, op_locku));
+  r.set(Op::kReleaseLockowner, row("RELEASE_LOCKOWNER", 0, 0, 0,
+                                   decode_as<nfs4::ReleaseLockownerArgs>, op_release_lockowner));
 }
 
 /// 4.0 clients (ops_v40.cc); RFC 8881 §18 makes them NOTSUPP in 4.1+.
 void add_v40_ops(Rows& r) {
-  auto set = [&r](Op op, const Nfs4OpDesc& d) { r.set(op, d); };
   auto setclientid = row("SETCLIENTID", 0, 0, 0, decode_as<nfs4::SetclientidArgs>,
                          op_setclientid);
   setclientid.body_on_error = Nfsstat4::kClidInuse;
-  set(Op::kSetclientid, setclientid);
-  set(Op::kSetclientidConfirm, row("SETCLIENTID_CONFIRM", 0, 0, 0,
-                                   decode_as<nfs4::SetclientidConfirmArgs>,
-                                   op_setclientid_confirm));
-  set(Op::kRenew, row("RENEW", 0, 0, 0, decode_as<nfs4::ClientidArgs>, op_renew));
-  set(Op::kOpenConfirm, row("OPEN_CONFIRM", kNfs4OwnerSeqid, 0, 0,
-                            decode_as<nfs4::OpenConfirmArgs>, op_open_confirm));
+  r.set(Op::kSetclientid, setclientid);
+  r.set(Op::kSetclientidConfirm, row("SETCLIENTID_CONFIRM", 0, 0, 0,
+                                     decode_as<nfs4::SetclientidConfirmArgs>,
+                                     op_setclientid_confirm));
+  r.set(Op::kRenew, row("RENEW", 0, 0, 0, decode_as<nfs4::ClientidArgs>, op_renew));
+  r.set(Op::kOpenConfirm, row("OPEN_CONFIRM", kNfs4OwnerSeqid, 0, 0,
+                              decode_as<nfs4::OpenConfirmArgs>, op_open_confirm));
 }
 
 /// 4.1 sessions and clients (ops_session.cc).
 void add_session_ops(Rows& r) {
-  auto set = [&r](Op op, const Nfs4OpDesc& d) { r.set(op, d); };
-  set(Op::kSequence, row("SEQUENCE", kNfs4Sequence, 1, 2, decode_as<nfs4::SequenceArgs>,
-                         op_sequence));
-  set(Op::kExchangeId, row("EXCHANGE_ID", kNfs4Sessionless | kNfs4SoleOp, 1, 2,
-                           decode_as<nfs4::ExchangeIdArgs>, op_exchange_id));
-  set(Op::kCreateSession, row("CREATE_SESSION", kNfs4Sessionless | kNfs4SoleOp, 1, 2,
-                              decode_as<nfs4::CreateSessionArgs>, op_create_session));
-  set(Op::kDestroySession, row("DESTROY_SESSION", kNfs4Sessionless, 1, 2,
-                               decode_as<nfs4::SessionArgs>, op_destroy_session));
-  set(Op::kDestroyClientid, row("DESTROY_CLIENTID", kNfs4Sessionless, 1, 2,
-                                decode_as<nfs4::ClientidArgs>, op_destroy_clientid));
-  set(Op::kBindConnToSession, row("BIND_CONN_TO_SESSION", kNfs4Sessionless | kNfs4SoleOp, 1, 2,
-                                  decode_as<nfs4::BindConnArgs>, op_bind_conn_to_session));
-  set(Op::kBackchannelCtl, row("BACKCHANNEL_CTL", kNfs4NeedsCallbacks, 1, 2,
-                               decode_as<nfs4::BackchannelCtlArgs>, op_backchannel_ctl));
-  set(Op::kReclaimComplete, row("RECLAIM_COMPLETE", 0, 1, 2,
-                                decode_as<nfs4::ReclaimCompleteArgs>, op_reclaim_complete));
+  r.set(Op::kSequence, row("SEQUENCE", kNfs4Sequence, 1, 2, decode_as<nfs4::SequenceArgs>,
+                           op_sequence));
+  r.set(Op::kExchangeId, row("EXCHANGE_ID", kNfs4Sessionless | kNfs4SoleOp, 1, 2,
+                             decode_as<nfs4::ExchangeIdArgs>, op_exchange_id));
+  r.set(Op::kCreateSession, row("CREATE_SESSION", kNfs4Sessionless | kNfs4SoleOp, 1, 2,
+                                decode_as<nfs4::CreateSessionArgs>, op_create_session));
+  r.set(Op::kDestroySession, row("DESTROY_SESSION", kNfs4Sessionless, 1, 2,
+                                 decode_as<nfs4::SessionArgs>, op_destroy_session));
+  r.set(Op::kDestroyClientid, row("DESTROY_CLIENTID", kNfs4Sessionless, 1, 2,
+                                  decode_as<nfs4::ClientidArgs>, op_destroy_clientid));
+  r.set(Op::kBindConnToSession, row("BIND_CONN_TO_SESSION", kNfs4Sessionless | kNfs4SoleOp, 1, 2,
+                                    decode_as<nfs4::BindConnArgs>, op_bind_conn_to_session));
+  r.set(Op::kBackchannelCtl, row("BACKCHANNEL_CTL", kNfs4NeedsCallbacks, 1, 2,
+                                 decode_as<nfs4::BackchannelCtlArgs>, op_backchannel_ctl));
+  r.set(Op::kReclaimComplete, row("RECLAIM_COMPLETE", 0, 1, 2,
+                                  decode_as<nfs4::ReclaimCompleteArgs>, op_reclaim_complete));
   auto test_stateid = row("TEST_STATEID", 0, 1, 2, decode_as<nfs4::TestStateidArgs>,
                           op_test_stateid);
   test_stateid.reply_extra = extra_test_stateid;
-  set(Op::kTestStateid, test_stateid);
-  set(Op::kFreeStateid, row("FREE_STATEID", 0, 1, 2, decode_as<nfs4::StateidArgs>,
-                            op_free_stateid));
+  r.set(Op::kTestStateid, test_stateid);
+  r.set(Op::kFreeStateid, row("FREE_STATEID", 0, 1, 2, decode_as<nfs4::StateidArgs>,
+                              op_free_stateid));
 }
 
 /// 4.2 (ops_42.cc).
 void add_42_ops(Rows& r) {
-  auto set = [&r](Op op, const Nfs4OpDesc& d) { r.set(op, d); };
-  set(Op::kSeek, row("SEEK", 0, 2, 2, decode_as<nfs4::SeekArgs>, op_seek));
-  set(Op::kAllocate, row("ALLOCATE", kNfs4Modifies, 2, 2, decode_as<nfs4::AllocateArgs>,
-                         op_allocate));
-  set(Op::kDeallocate, row("DEALLOCATE", kNfs4Modifies, 2, 2, decode_as<nfs4::AllocateArgs>,
-                           op_deallocate));
-  set(Op::kCopy, row("COPY", kNfs4Modifies, 2, 2, decode_as<nfs4::CopyArgs>, op_copy));
-  set(Op::kClone, row("CLONE", kNfs4Modifies, 2, 2, decode_as<nfs4::CloneArgs>, op_clone));
+  r.set(Op::kSeek, row("SEEK", 0, 2, 2, decode_as<nfs4::SeekArgs>, op_seek));
+  r.set(Op::kAllocate, row("ALLOCATE", kNfs4Modifies, 2, 2, decode_as<nfs4::AllocateArgs>,
+                           op_allocate));
+  r.set(Op::kDeallocate, row("DEALLOCATE", kNfs4Modifies, 2, 2, decode_as<nfs4::AllocateArgs>,
+                             op_deallocate));
+  r.set(Op::kCopy, row("COPY", kNfs4Modifies, 2, 2, decode_as<nfs4::CopyArgs>, op_copy));
+  r.set(Op::kClone, row("CLONE", kNfs4Modifies, 2, 2, decode_as<nfs4::CloneArgs>, op_clone));
   auto read_plus = row("READ_PLUS", 0, 2, 2, decode_as<nfs4::ReadPlusArgs>, op_read_plus);
   read_plus.reply_extra = extra_read_plus;
-  set(Op::kReadPlus, read_plus);
+  r.set(Op::kReadPlus, read_plus);
 }
 
 /// Extended attributes (ops_xattr.cc).
 void add_xattr_ops(Rows& r) {
-  auto set = [&r](Op op, const Nfs4OpDesc& d) { r.set(op, d); };
   auto getxattr = row("GETXATTR", 0, 2, 2, decode_as<nfs4::GetxattrArgs>, op_getxattr);
   getxattr.reply_extra = extra_getxattr;
-  set(Op::kGetxattr, getxattr);
-  set(Op::kSetxattr, row("SETXATTR", kNfs4Modifies, 2, 2, decode_as<nfs4::SetxattrArgs>,
-                         op_setxattr));
+  r.set(Op::kGetxattr, getxattr);
+  r.set(Op::kSetxattr, row("SETXATTR", kNfs4Modifies, 2, 2, decode_as<nfs4::SetxattrArgs>,
+                           op_setxattr));
   auto listxattrs = row("LISTXATTRS", 0, 2, 2, decode_as<nfs4::ListxattrsArgs>, op_listxattrs);
   listxattrs.reply_extra = extra_listxattrs;
-  set(Op::kListxattrs, listxattrs);
-  set(Op::kRemovexattr, row("REMOVEXATTR", kNfs4Modifies, 2, 2, decode_as<nfs4::GetxattrArgs>,
-                            op_removexattr));
+  r.set(Op::kListxattrs, listxattrs);
+  r.set(Op::kRemovexattr, row("REMOVEXATTR", kNfs4Modifies, 2, 2, decode_as<nfs4::GetxattrArgs>,
+                              op_removexattr));
 }
 
 /// Operation numbers nasd does not serve: NOTSUPP (named for metrics).
 void add_unserved(Rows& r) {
-  auto name_only = [&r](Op op, const char* name) { r.name_only(op, name); };
-  name_only(Op::kDelegpurge, "DELEGPURGE");
-  name_only(Op::kDelegreturn, "DELEGRETURN");
-  name_only(Op::kNverify, "NVERIFY");
-  name_only(Op::kOpenattr, "OPENATTR");
-  name_only(Op::kVerify, "VERIFY");
-  name_only(Op::kGetDirDelegation, "GET_DIR_DELEGATION");
-  name_only(Op::kGetdeviceinfo, "GETDEVICEINFO");
-  name_only(Op::kGetdevicelist, "GETDEVICELIST");
-  name_only(Op::kLayoutcommit, "LAYOUTCOMMIT");
-  name_only(Op::kLayoutget, "LAYOUTGET");
-  name_only(Op::kLayoutreturn, "LAYOUTRETURN");
-  name_only(Op::kSetSsv, "SET_SSV");
-  name_only(Op::kWantDelegation, "WANT_DELEGATION");
-  name_only(Op::kCopyNotify, "COPY_NOTIFY");
-  name_only(Op::kIoAdvise, "IO_ADVISE");
-  name_only(Op::kLayouterror, "LAYOUTERROR");
-  name_only(Op::kLayoutstats, "LAYOUTSTATS");
-  name_only(Op::kOffloadCancel, "OFFLOAD_CANCEL");
-  name_only(Op::kOffloadStatus, "OFFLOAD_STATUS");
-  name_only(Op::kWriteSame, "WRITE_SAME");
+  r.name_only(Op::kDelegpurge, "DELEGPURGE");
+  r.name_only(Op::kDelegreturn, "DELEGRETURN");
+  r.name_only(Op::kNverify, "NVERIFY");
+  r.name_only(Op::kOpenattr, "OPENATTR");
+  r.name_only(Op::kVerify, "VERIFY");
+  r.name_only(Op::kGetDirDelegation, "GET_DIR_DELEGATION");
+  r.name_only(Op::kGetdeviceinfo, "GETDEVICEINFO");
+  r.name_only(Op::kGetdevicelist, "GETDEVICELIST");
+  r.name_only(Op::kLayoutcommit, "LAYOUTCOMMIT");
+  r.name_only(Op::kLayoutget, "LAYOUTGET");
+  r.name_only(Op::kLayoutreturn, "LAYOUTRETURN");
+  r.name_only(Op::kSetSsv, "SET_SSV");
+  r.name_only(Op::kWantDelegation, "WANT_DELEGATION");
+  r.name_only(Op::kCopyNotify, "COPY_NOTIFY");
+  r.name_only(Op::kIoAdvise, "IO_ADVISE");
+  r.name_only(Op::kLayouterror, "LAYOUTERROR");
+  r.name_only(Op::kLayoutstats, "LAYOUTSTATS");
+  r.name_only(Op::kOffloadCancel, "OFFLOAD_CANCEL");
+  r.name_only(Op::kOffloadStatus, "OFFLOAD_STATUS");
+  r.name_only(Op::kWriteSame, "WRITE_SAME");
 }
 
 Nfs4OpTable build() {

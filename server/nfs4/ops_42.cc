@@ -31,12 +31,9 @@ constexpr std::uint64_t kCopyMax = 16u << 20;
 /// Stateid of an I/O operation: the current stateid substituted, then
 /// checked against the file like READ / WRITE do.
 Nfsstat4 check_io_stateid(Nfs4Compound& c, const nfs4::Stateid4& stateid,
-                                       const storage::FileHandle& fh, bool write) {
-  nfs4::Stateid4 sid = stateid;
-  if (sid.is_current()) {
-    if (!c.has_current_stateid) return Nfsstat4::kBadStateid;
-    sid = c.current_stateid;
-  }
+                          const storage::FileHandle& fh, bool write) {
+  nfs4::Stateid4 sid;
+  if (Nfsstat4 st = c.stateid(stateid, true, &sid); st != Nfsstat4::kOk) return st;
   return c.svc.state.check_stateid(sid, fh, write);
 }
 

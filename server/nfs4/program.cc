@@ -103,7 +103,6 @@ DecodeResult Nfs4Program::decode(const CallContext& ctx, xdr::XdrDecoder& in, Ar
   bool all = true;
   for (; i < n; ++i) {
     Nfs4DecodedOp& d = ops[i];
-    est += Nfs4OpTable::kPerOpReply;
     d.opnum = in.u32();
     if (!in.ok()) {
       d.opnum = static_cast<std::uint32_t>(nfs4::Op::kIllegal);
@@ -116,13 +115,15 @@ DecodeResult Nfs4Program::decode(const CallContext& ctx, xdr::XdrDecoder& in, Ar
     } else if (!d.desc->decode(in, d.args)) {
       d.status = Nfsstat4::kBadXdr;
     }
-    if (d.status != Nfsstat4::kOk) {
+    if (d.status != Nfsstat4::kOk) {  // the last result: a status alone
+      est += Nfs4OpTable::kPerOpReply;
       all = false;
       ++i;
       break;
     }
-    const std::size_t extra = d.desc->reply_extra ? d.desc->reply_extra(d.args, svc_.limits.max_read) : 0;
-    est += d.desc->reply_bytes - Nfs4OpTable::kPerOpReply + extra;
+    const std::size_t extra =
+        d.desc->reply_extra ? d.desc->reply_extra(d.args, svc_.limits.max_read) : 0;
+    est += d.desc->reply_bytes + extra;
     if (!(d.desc->flags & kNfs4Describes)) a.attrs_tail = i;
     inl.add(i, *d.desc, d.args, extra);
   }
@@ -244,8 +245,8 @@ std::optional<storage::Status> Nfs4Program::run_compound(CallContext& ctx, ArgSl
   if (!a.table) check_handles(ctx, a);  // validate() did not run (direct callers)
   Nfs4Compound c(svc_, ctx);
   c.nowait = nowait;
-  c.table = a.table;
-  c.pseudo = a.pseudo;
+  c.table = a.table.get();
+  c.pseudo = a.pseudo.get();
   c.minor = a.header.minorversion;
   c.numops = a.header.numops;
   c.request_bytes = a.request_bytes;

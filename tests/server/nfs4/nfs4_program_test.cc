@@ -1574,6 +1574,19 @@ TEST_F(Nfs4ProgramTest, PutfhIsCheckedInTheValidateStageNotAgainWhenItRuns) {
   EXPECT_EQ(in.u32(), 4u);
 }
 
+TEST_F(Nfs4ProgramTest, AuthNoneOnASecSysExportIsWrongsecAtPutfh) {
+  open_session();
+  Export sys_only = make_export(1, "/srv/rw", true);
+  sys_only.clients[0].options.auth_none = false;  // sec=sys
+  registry_.replace(ExportTable({sys_only}));
+  ctx_.header.flavor = rpc::AuthFlavor::kNone;
+  auto r = run_on(fh_in(1, 5), [](xdr::XdrEncoder& e) {
+    e.u32(static_cast<std::uint32_t>(Op::kGetfh));
+  });
+  EXPECT_EQ(r.top, Nfsstat4::kWrongSec);
+  EXPECT_EQ(r.status, Nfsstat4::kWrongSec);  // PUTFH's, after an OK SEQUENCE
+}
+
 // ------------------------------------------------------------ decode once
 
 /// Calls of each operation's decoder through counting_table().
