@@ -112,6 +112,8 @@ class Nfs4OpTable {
   /// Operation name for logs and metrics ("OPEN"), "ILLEGAL" when unknown.
   const char* name(std::uint32_t op) const;
 
+  /// The rows, indexed by nfs_opnum4 (0..75); a row without `decode` is an
+  /// operation nasd does not serve, one without `name` no operation at all.
   std::array<Nfs4OpDesc, kRows> rows{};
 };
 
